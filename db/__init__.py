@@ -1,0 +1,1 @@
+"""The shared database: schema, migrations, reference data and repositories. Imports nothing of bot/."""
