@@ -1,0 +1,227 @@
+"""The outbox sender: pacing, 429, 403, time-outs and 5xx, bad chats, leases. Both databases."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import time
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.ext import Application
+
+from bot import sender as sender_module
+from bot.offline import ApiCall, BotApiError, OfflineBotApi
+from bot.sender import Sender
+from db import outbox, users
+from db.schema import deliveries
+from tests.conftest import BACKENDS
+
+pytestmark = pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
+
+
+async def queue(engine: AsyncEngine, *chats: int) -> None:
+    for chat in chats:
+        await users.touch(engine, "telegram", chat, chat)
+        await outbox.enqueue_notice(engine, "telegram", chat, chat, f"notice for {chat}")
+
+
+async def statuses(engine: AsyncEngine) -> dict[int, tuple[str, int]]:
+    async with engine.connect() as connection:
+        rows = (await connection.execute(select(deliveries))).all()
+    return {row.chat_id: (row.status, row.attempts) for row in rows}
+
+
+def make_sender(app: Application, engine: AsyncEngine, rate: float = 1000) -> Sender:
+    return Sender(app.bot, engine, "telegram", rate, "test-worker")
+
+
+async def test_each_notice_is_sent_once_and_marked(
+    app: Application,
+    api: OfflineBotApi,
+    engine: AsyncEngine,
+) -> None:
+    await queue(engine, 11, 12, 13)
+    assert await make_sender(app, engine).run_once() == 3
+    sent = [(c.chat_id, c.text) for c in api.calls if c.method == "sendMessage"]
+    assert sent == [(11, "notice for 11"), (12, "notice for 12"), (13, "notice for 13")]
+    assert await statuses(engine) == {11: ("sent", 1), 12: ("sent", 1), 13: ("sent", 1)}
+    assert await make_sender(app, engine).run_once() == 0
+
+
+async def test_a_member_who_blocked_the_bot_is_marked_and_skipped(
+    app: Application,
+    api: OfflineBotApi,
+    engine: AsyncEngine,
+) -> None:
+    def blocked(call: ApiCall) -> None:
+        if call.chat_id == 12:
+            raise BotApiError(403, "Forbidden: bot was blocked by the user")
+
+    api.interceptor = blocked
+    await queue(engine, 11, 12)
+    await make_sender(app, engine).run_once()
+    assert await statuses(engine) == {11: ("sent", 1), 12: ("blocked", 1)}
+    assert [r.user_id for r in await users.subscribers(engine, "telegram")] == [11]
+
+
+async def test_a_429_waits_its_retry_after_and_the_delivery_is_kept(
+    app: Application,
+    api: OfflineBotApi,
+    engine: AsyncEngine,
+) -> None:
+    api.interceptor = lambda call: (_ for _ in ()).throw(
+        BotApiError(429, "Too Many Requests: retry after 7", retry_after=7)
+    )
+    await queue(engine, 11)
+    sender = make_sender(app, engine)
+    await sender.run_once()
+    assert await statuses(engine) == {11: ("pending", 1)}
+    async with engine.connect() as connection:
+        due = (await connection.execute(select(deliveries.c.next_attempt_at))).scalar_one()
+    due = due.replace(tzinfo=dt.UTC) if due.tzinfo is None else due
+    assert dt.timedelta(seconds=5) < due - dt.datetime.now(dt.UTC) <= dt.timedelta(seconds=7)
+    assert sender._paused_until - time.monotonic() > 5  # every send waits, not only this one
+
+
+@pytest.mark.parametrize(("status", "description"), [(502, "Bad Gateway"), (500, "Internal")])
+async def test_server_errors_are_retried_with_backoff_then_given_up(
+    app: Application,
+    api: OfflineBotApi,
+    engine: AsyncEngine,
+    status: int,
+    description: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sender_module, "PER_CHAT_INTERVAL_S", 0.0)  # retries to one chat
+    api.interceptor = lambda call: (_ for _ in ()).throw(BotApiError(status, description))
+    await queue(engine, 11)
+    sender = make_sender(app, engine)
+    for attempt in range(1, sender_module.MAX_ATTEMPTS + 1):
+        async with engine.begin() as connection:  # the backoff has passed
+            await connection.execute(
+                update(deliveries).values(next_attempt_at=dt.datetime(2000, 1, 1))
+            )
+        await sender.run_once()
+        expected = "failed" if attempt == sender_module.MAX_ATTEMPTS else "pending"
+        assert await statuses(engine) == {11: (expected, attempt)}
+
+
+async def test_a_chat_that_does_not_exist_fails_at_once(
+    app: Application,
+    api: OfflineBotApi,
+    engine: AsyncEngine,
+) -> None:
+    api.interceptor = lambda call: (_ for _ in ()).throw(
+        BotApiError(400, "Bad Request: chat not found")
+    )
+    await queue(engine, 11)
+    await make_sender(app, engine).run_once()
+    assert await statuses(engine) == {11: ("failed", 1)}
+
+
+async def test_a_sender_that_died_leaves_its_claim_to_be_taken_after_the_lease(
+    app: Application,
+    api: OfflineBotApi,
+    engine: AsyncEngine,
+) -> None:
+    await queue(engine, 11, 12)
+    claimed = await outbox.claim(engine, "telegram", "dead-worker", 1)  # then the process died
+    assert [d.chat_id for d in claimed] == [11]
+    await make_sender(app, engine).run_once()
+    assert [c.chat_id for c in api.calls if c.method == "sendMessage"] == [12]
+    async with engine.begin() as connection:  # the lease runs out
+        await connection.execute(update(deliveries).values(claimed_until=dt.datetime(2000, 1, 1)))
+    await make_sender(app, engine).run_once()
+    assert [c.chat_id for c in api.calls if c.method == "sendMessage"] == [12, 11]
+
+
+async def test_one_message_a_second_per_chat_and_the_overall_rate(
+    app: Application,
+    api: OfflineBotApi,
+    engine: AsyncEngine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sender_module, "PER_CHAT_INTERVAL_S", 0.3)
+    times: dict[int, list[float]] = {}
+    api.interceptor = lambda call: times.setdefault(call.chat_id or 0, []).append(time.monotonic())
+    await queue(engine, 11, 12, 13)
+    await outbox.enqueue_notice(engine, "telegram", 11, 11, "second notice")
+    await make_sender(app, engine, rate=20).run_once()
+    assert times[11][1] - times[11][0] >= 0.29
+    everyone = sorted(t for ts in times.values() for t in ts)
+    assert all(b - a >= 0.049 for a, b in itertools.pairwise(everyone))
+
+
+async def test_a_sent_delivery_records_when_it_went_and_lets_go_of_its_lease(
+    app: Application,
+    api: OfflineBotApi,
+    engine: AsyncEngine,
+) -> None:
+    await queue(engine, 11)
+    before = dt.datetime.now(dt.UTC)
+    await make_sender(app, engine).run_once()
+    async with engine.connect() as connection:
+        row = (await connection.execute(select(deliveries))).one()
+    sent_at = row.sent_at.replace(tzinfo=dt.UTC) if row.sent_at.tzinfo is None else row.sent_at
+    assert (row.status, row.claimed_until) == ("sent", None)
+    assert before <= sent_at <= dt.datetime.now(dt.UTC)
+
+
+async def test_a_sender_killed_mid_batch_has_marked_every_message_the_platform_took(
+    app: Application,
+    api: OfflineBotApi,
+    engine: AsyncEngine,
+) -> None:
+    def killed_at_13(call: ApiCall) -> None:
+        if call.chat_id == 13:
+            raise asyncio.CancelledError  # the process goes away during this request
+
+    api.interceptor = killed_at_13
+    await queue(engine, 11, 12, 13, 14)
+    with pytest.raises(asyncio.CancelledError):
+        await make_sender(app, engine).run_once()
+    # Only the message in flight may be sent again (after the lease): 14 never went.
+    assert await statuses(engine) == {
+        11: ("sent", 1),
+        12: ("sent", 1),
+        13: ("sending", 1),
+        14: ("sending", 1),
+    }
+
+
+class LateClock:
+    """time.monotonic and asyncio.sleep for the sender, with timers that fire late, as the
+    event loop's do (a millisecond or two: it rounds up to the next millisecond)."""
+
+    def __init__(self, lateness_ms: list[float]) -> None:
+        self.now = 1000.0
+        self.lateness = itertools.cycle(lateness_ms)
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds + next(self.lateness) / 1000
+
+
+async def test_the_overall_rate_holds_though_timers_fire_late(
+    app: Application,
+    engine: AsyncEngine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = LateClock([0.7, 1.2, 1.6, 0.9, 1.4, 1.1, 0.8, 1.3, 1.0, 4.5, 1.2, 0.9])
+    monkeypatch.setattr(sender_module, "time", SimpleNamespace(monotonic=clock.monotonic))
+    monkeypatch.setattr(sender_module, "asyncio", SimpleNamespace(sleep=clock.sleep))
+    sender = make_sender(app, engine, rate=30)
+    times = []
+    for chat in range(301):
+        await sender._wait_turn(chat)
+        times.append(clock.now)
+    # Counting each slot from the moment the sender woke, this came out as 28.8 a second.
+    assert 300 / (times[-1] - times[0]) > 29.5
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert min(gaps) >= 1 / 30 - sender_module.PACE_SLACK_S - 1e-9
