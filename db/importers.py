@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db import audit
 from db.applications import clean_code
+from db.chains import forget as forget_chains
 from db.import_rows import (
     ApplicationRow,
     CooperativeRow,
@@ -250,6 +251,8 @@ async def import_file(
         async with engine.begin() as connection:  # all rows and the audit entry, or nothing
             await _apply(connection, spec, rows, report, demo=demo)
             await audit.write(connection, platform, actor_id, "import", report.summary())
+        if spec.table is value_chains:
+            forget_chains(engine)
     if progress is not None:
         progress(report.rows, report.rows)
     return report
