@@ -124,7 +124,7 @@ async def _fill(engine: AsyncEngine, rows: int) -> str:
     print(f"building the database: {rows:,} cooperatives ...", file=sys.stderr, flush=True)
     started = time.perf_counter()
     now = dt.datetime.now(dt.UTC)
-    generated = [_as_row(row, now) for row in generate_cooperatives(rows)]
+    generated = [cooperative_row(row, now) for row in generate_cooperatives(rows)]
     async with engine.begin() as connection:
         for start in range(0, len(generated), BATCH):
             await connection.execute(insert(cooperatives), generated[start : start + BATCH])
@@ -143,7 +143,8 @@ async def _fill(engine: AsyncEngine, rows: int) -> str:
     return version
 
 
-def _as_row(generated: dict[str, str], now: dt.datetime) -> dict[str, object]:
+def cooperative_row(generated: dict[str, str], now: dt.datetime) -> dict[str, object]:
+    """A row of the demo generator as the cooperatives table takes it (journeys.py uses it too)."""
     row: dict[str, object] = {k: v for k, v in generated.items() if k != "women_led"}
     return {
         **row,
