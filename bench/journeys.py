@@ -50,6 +50,7 @@ from telegram.request import HTTPXRequest, RequestData
 from bot.app import build_application
 from bot.offline import OFFLINE_TOKEN, ApiCall, Member, OfflineBotApi
 from bot.settings import Settings
+from bot.updates import CONCURRENT_UPDATES
 from db.demo import generate_cooperatives, offset
 from db.engine import create_engine, upgrade
 from db.importers import import_file
@@ -107,7 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--concurrency",
         type=int,
         default=None,
-        help="updates handled at once (default: as many as `coopbot run` handles)",
+        help="updates handled at once (default 1: each update's own handling time; `coopbot run` "
+        "handles up to bot.updates.CONCURRENT_UPDATES chats at once)",
     )
     parser.add_argument("--seed", type=int, default=1404)
     parser.add_argument(
@@ -663,7 +665,7 @@ async def _bot(
         async with application:
             await application.start()
             try:
-                slots = concurrency or application.concurrent_updates
+                slots = concurrency or 1
                 # Warm the caches (catalogs, compiled statements, the database's pages) first.
                 await _rounds(api, _walkers(application, api, warm, slots), 1, journey)
                 walkers = _walkers(application, api, plans, slots)
@@ -811,7 +813,8 @@ def _report(
         f"{counts['applications']:,} applications ({counts['history']:,} history rows)",
         f"load: {members:,} members at once, each making {rounds} visits of every journey "
         f"({first.updates / (members * rounds):.0f} updates a visit), {first.updates:,} updates, "
-        f"at most {slots} handled at once (as `coopbot run` handles them)",
+        f"at most {slots} handled at once (--concurrency; `coopbot run` handles up to "
+        f"{CONCURRENT_UPDATES} chats at once)",
     ]
     for pair in pairs:
         bot, bare = pair.bot, pair.bare

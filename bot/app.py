@@ -26,6 +26,7 @@ from bot.journeys import journey_of_button, leave_journeys, starts_afresh
 from bot.persistence import DatabasePersistence
 from bot.sender import Sender
 from bot.settings import Settings
+from bot.updates import ChatOrderedProcessor
 from db import users
 from db.reference import reference
 from handlers import broadcast, build_handlers
@@ -64,6 +65,7 @@ def build_application(
         .post_init(_started)
         .post_stop(_stopping)
         .persistence(DatabasePersistence(engine, settings.platform))
+        .concurrent_updates(ChatOrderedProcessor())
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request).updater(None)
