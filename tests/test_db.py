@@ -47,6 +47,28 @@ async def test_migrations_create_exactly_the_tables_and_columns_of_the_schema(
 
 
 @both
+async def test_migrations_create_the_indexes_of_the_schema(engine: AsyncEngine) -> None:
+    def describe(sync_connection):
+        found = inspect(sync_connection)
+        return {
+            (table, index["name"], tuple(index["column_names"]))
+            for table in found.get_table_names()
+            for index in found.get_indexes(table)
+        }
+
+    async with engine.connect() as connection:
+        indexes = await connection.run_sync(describe)
+    expected = {
+        (table.name, index.name, tuple(column.name for column in index.columns))
+        for table in metadata.tables.values()
+        for index in table.indexes
+    }
+    assert expected <= indexes
+    assert ("users", "ix_users_audience",
+            ("platform", "province_id", "value_chain", "blocked", "last_seen")) in indexes  # fmt: skip
+
+
+@both
 async def test_upgrading_twice_changes_nothing(engine: AsyncEngine) -> None:
     await upgrade(engine)
     await upgrade(engine)
