@@ -7,6 +7,11 @@ hundreds of milliseconds: one at a time, every member would wait for everyone ah
 could then overtake their first, or two steps of one conversation run together. This processor
 (python-telegram-bot's own extension point for exactly this, `BaseUpdateProcessor`) does both:
 different chats at once, up to a limit, and a chat's updates in the order they came.
+
+ConversationHandler's documentation asks for updates one by one; what it relies on is that the
+updates of one conversation never run together. Its conversations are keyed by (chat, user), so
+serving each chat's updates one after another keeps that promise (the "tailor-made concurrency"
+of python-telegram-bot's Concurrency wiki page).
 """
 
 from __future__ import annotations
