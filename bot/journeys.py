@@ -10,8 +10,12 @@ END, so persistence records the end as usual.
 
 from __future__ import annotations
 
+import warnings
+from typing import Any
+
 from telegram import Update
-from telegram.ext import Application, ConversationHandler
+from telegram.ext import Application, BaseHandler, ConversationHandler
+from telegram.warnings import PTBUserWarning
 
 from bot.callbacks import parse
 from bot.i18n import all_translations
@@ -31,6 +35,34 @@ CONVERSATION_OF = {
     "status": "status",
     "bc": "broadcast",
 }
+
+
+Handlers = list[BaseHandler[Update, Any, Any]]
+
+
+def conversation(
+    name: str,
+    *,
+    entry_points: Handlers,
+    states: dict[object, Handlers],
+    fallbacks: Handlers,
+    allow_reentry: bool = False,
+) -> ConversationHandler[Any]:
+    """A journey's conversation, its state kept across restarts under `name`.
+
+    per_message stays False on purpose: every button says which journey and step it is for
+    (bot/callbacks.py), so python-telegram-bot's warning that it cannot track buttons per message
+    does not apply and is silenced here, once for every journey."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBUserWarning)
+        return ConversationHandler(
+            entry_points=entry_points,
+            states=states,
+            fallbacks=fallbacks,
+            allow_reentry=allow_reentry,
+            name=name,
+            persistent=True,
+        )
 
 
 def starts_afresh(update: Update) -> bool:

@@ -57,6 +57,17 @@ def county_picker(
     )
 
 
+def province_of(data: Callback | None, reference: Reference) -> Province | None:
+    """The province a button names, or None for a stale or forged one."""
+    return reference.provinces.get(data.arg) if data else None
+
+
+def county_of(data: Callback | None, reference: Reference) -> County | None:
+    """The county a button names, or None for a stale or forged one."""
+    county_id = data.int_arg() if data else None
+    return reference.counties.get(county_id) if county_id is not None else None
+
+
 def county_page(data: Callback | None, reference: Reference) -> tuple[Province, int] | None:
     """The province and page a `cpage` button names, or None for a stale or forged one."""
     number, _, page = data.arg.partition(".") if data else ("", "", "")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import time
-import warnings
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
@@ -21,11 +20,11 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot.callbacks import Callback, cb, parse, pattern
 from bot.context import SERVICES_KEY, BotContext, Services
 from bot.i18n import Translator, translator
+from bot.journeys import conversation
 from bot.keyboards import PAGE_SIZE, paged_picker
 from bot.places import provinces as sorted_provinces
 from bot.replies import say, show
@@ -470,24 +469,21 @@ async def progress_round(application: Application) -> None:
 
 
 def build_handler() -> list[BaseHandler]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBUserWarning)
-        conversation = ConversationHandler(
-            entry_points=[CommandHandler("broadcast", begin)],
-            states={
-                WRITING: [
-                    MessageHandler(
-                        (filters.TEXT & ~filters.COMMAND) | filters.PHOTO | filters.Document.ALL,
-                        written,
-                    )
-                ]
-            },
-            fallbacks=[],
-            name="broadcast",
-            persistent=True,
-        )
+    journey = conversation(
+        "broadcast",
+        entry_points=[CommandHandler("broadcast", begin)],
+        states={
+            WRITING: [
+                MessageHandler(
+                    (filters.TEXT & ~filters.COMMAND) | filters.PHOTO | filters.Document.ALL,
+                    written,
+                )
+            ]
+        },
+        fallbacks=[],
+    )
     return [
-        conversation,
+        journey,
         CallbackQueryHandler(toggle_chain, pattern=pattern("bc", "ch")),
         CallbackQueryHandler(provinces, pattern=pattern("bc", "pv")),
         CallbackQueryHandler(toggle_province, pattern=pattern("bc", "p")),

@@ -8,7 +8,6 @@ look-up, so "next page", "map" and "phone" buttons work from old messages and af
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 
 from telegram import (
     InlineKeyboardButton,
@@ -25,12 +24,12 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot import places
 from bot.callbacks import cb, parse, pattern
 from bot.context import BotContext
 from bot.i18n import N_, all_translations
+from bot.journeys import conversation
 from bot.keyboards import MENU_NEARBY
 from bot.labels import ROLES
 from bot.replies import say, show, show_menu
@@ -217,7 +216,7 @@ async def choose_province(update: Update, context: BotContext) -> None:
     assert query is not None
     t = context.t
     data = parse(query.data)
-    province = context.reference.provinces.get(data.arg) if data else None
+    province = places.province_of(data, context.reference)
     if province is None:
         await query.answer(t._("That choice is no longer available."))
         await show(
@@ -265,8 +264,7 @@ async def choose_county(update: Update, context: BotContext) -> int:
     query = update.callback_query
     assert query is not None
     data = parse(query.data)
-    county_id = data.int_arg() if data else None
-    county = context.reference.counties.get(county_id) if county_id is not None else None
+    county = places.county_of(data, context.reference)
     if county is None:
         await query.answer(context.t._("That choice is no longer available."))
         return await by_county(update, context)
@@ -462,25 +460,20 @@ def build_handler() -> list[BaseHandler]:
         MessageHandler(filters.Text(sorted(all_translations(BY_COUNTY))), by_county),
         MessageHandler(filters.Text(sorted(all_translations(NOT_NOW))), not_now),
     ]
-    with warnings.catch_warnings():
-        # Buttons describe themselves (or find the search in the look-ups), so per-message
-        # tracking is not needed.
-        warnings.simplefilter("ignore", PTBUserWarning)
-        conversation = ConversationHandler(
-            entry_points=[
-                CommandHandler("nearby", begin),
-                MessageHandler(filters.Text(sorted(all_translations(MENU_NEARBY))), begin),
-                CallbackQueryHandler(choose_role, pattern=pattern("near", "role")),
-                CallbackQueryHandler(choose_county, pattern=pattern("near", "county")),
-            ],
-            states={WHERE: where},
-            fallbacks=[MessageHandler(~filters.COMMAND, use_buttons)],
-            allow_reentry=True,
-            name="nearby",
-            persistent=True,
-        )
+    journey = conversation(
+        "nearby",
+        entry_points=[
+            CommandHandler("nearby", begin),
+            MessageHandler(filters.Text(sorted(all_translations(MENU_NEARBY))), begin),
+            CallbackQueryHandler(choose_role, pattern=pattern("near", "role")),
+            CallbackQueryHandler(choose_county, pattern=pattern("near", "county")),
+        ],
+        states={WHERE: where},
+        fallbacks=[MessageHandler(~filters.COMMAND, use_buttons)],
+        allow_reentry=True,
+    )
     return [
-        conversation,
+        journey,
         CallbackQueryHandler(change_chain, pattern=pattern("near", "chains")),
         CallbackQueryHandler(choose_chain, pattern=pattern("near", "chain")),
         CallbackQueryHandler(province_page, pattern=pattern("near", "provs")),

@@ -8,22 +8,20 @@ or after a restart; while browsing, typed words are a search.
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
-    ConversationHandler,
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot.callbacks import Callback, cb, parse, pattern
 from bot.context import BotContext
 from bot.i18n import N_, Translator, all_translations
+from bot.journeys import conversation
 from bot.keyboards import MENU_PROGRAMS, paged_picker
 from bot.labels import ELIGIBILITY_TAGS, PROGRAM_CATEGORIES
 from bot.replies import say, show
@@ -361,21 +359,17 @@ def build_handler() -> BaseHandler:
         CallbackQueryHandler(question, pattern=pattern("prog", "ask")),
         CallbackQueryHandler(answer, pattern=pattern("prog", "yes", "no")),
     ]
-    with warnings.catch_warnings():
-        # Buttons describe themselves and are entry points, so per-message tracking is not needed.
-        warnings.simplefilter("ignore", PTBUserWarning)
-        return ConversationHandler(
-            entry_points=[
-                CommandHandler("programs", home),
-                MessageHandler(filters.Text(sorted(all_translations(MENU_PROGRAMS))), home),
-                *buttons,
-            ],
-            states={
-                BROWSING: [MessageHandler(words, search)],
-                WORDS: [MessageHandler(words, search)],
-            },
-            fallbacks=[MessageHandler(~filters.COMMAND, use_text)],
-            allow_reentry=True,
-            name="programs",
-            persistent=True,
-        )
+    return conversation(
+        "programs",
+        entry_points=[
+            CommandHandler("programs", home),
+            MessageHandler(filters.Text(sorted(all_translations(MENU_PROGRAMS))), home),
+            *buttons,
+        ],
+        states={
+            BROWSING: [MessageHandler(words, search)],
+            WORDS: [MessageHandler(words, search)],
+        },
+        fallbacks=[MessageHandler(~filters.COMMAND, use_text)],
+        allow_reentry=True,
+    )

@@ -6,8 +6,6 @@ presses one after a restart, with no conversation running, simply carries on fro
 
 from __future__ import annotations
 
-import warnings
-
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     BaseHandler,
@@ -17,12 +15,12 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot import places
 from bot.callbacks import cb, parse, pattern
 from bot.context import BotContext
 from bot.i18n import LANGUAGE_NAMES, LOCALES, all_translations
+from bot.journeys import conversation
 from bot.keyboards import MENU_PROFILE
 from bot.replies import say, show, show_menu
 from db import chains, users
@@ -112,7 +110,7 @@ async def choose_province(update: Update, context: BotContext) -> int:
     query = update.callback_query
     assert query is not None
     data = parse(query.data)
-    province = context.reference.provinces.get(data.arg) if data else None
+    province = places.province_of(data, context.reference)
     if province is None:
         return await _stale(update, context)
     await query.answer()
@@ -191,8 +189,7 @@ async def choose_county(update: Update, context: BotContext) -> int:
     query = update.callback_query
     assert query is not None
     data = parse(query.data)
-    county_id = data.int_arg() if data else None
-    county = context.reference.counties.get(county_id) if county_id is not None else None
+    county = places.county_of(data, context.reference)
     if county is None:
         return await _stale(update, context)
     await query.answer()
@@ -327,26 +324,21 @@ def build_handler() -> BaseHandler:
     ]
     text = filters.TEXT & ~filters.COMMAND
     profile_button = filters.Text(sorted(all_translations(MENU_PROFILE)))
-    with warnings.catch_warnings():
-        # per_message=False is deliberate: the buttons are self-describing entry points, so PTB's
-        # warning that it cannot track them per message does not apply.
-        warnings.simplefilter("ignore", PTBUserWarning)
-        return ConversationHandler(
-            entry_points=[
-                CommandHandler("start", start),
-                MessageHandler(profile_button, edit_profile),
-                *buttons,
-            ],
-            states={
-                LANGUAGE: [],
-                PROVINCE: [MessageHandler(text, type_province)],
-                COUNTY: [MessageHandler(text, type_county)],
-                CHAIN: [],
-            },
-            fallbacks=[
-                MessageHandler(~filters.COMMAND, use_buttons),
-            ],
-            allow_reentry=True,
-            name="start",
-            persistent=True,
-        )
+    return conversation(
+        "start",
+        entry_points=[
+            CommandHandler("start", start),
+            MessageHandler(profile_button, edit_profile),
+            *buttons,
+        ],
+        states={
+            LANGUAGE: [],
+            PROVINCE: [MessageHandler(text, type_province)],
+            COUNTY: [MessageHandler(text, type_county)],
+            CHAIN: [],
+        },
+        fallbacks=[
+            MessageHandler(~filters.COMMAND, use_buttons),
+        ],
+        allow_reentry=True,
+    )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import warnings
 
 from telegram import (
     InlineKeyboardButton,
@@ -26,11 +25,11 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot.callbacks import cb, parse, pattern
 from bot.context import BotContext
 from bot.i18n import N_, all_translations
+from bot.journeys import conversation
 from bot.keyboards import MENU_STATUS
 from bot.labels import APPLICATION_KINDS, APPLICATION_STATUSES
 from bot.replies import say, show_menu
@@ -294,28 +293,24 @@ async def use_text(update: Update, context: BotContext) -> None:
 def build_handler() -> list[BaseHandler]:
     text = filters.TEXT & ~filters.COMMAND
     not_now_button = filters.Text(sorted(all_translations(NOT_NOW)))
-    with warnings.catch_warnings():
-        # The watch button describes itself, so it is safe outside per-message tracking.
-        warnings.simplefilter("ignore", PTBUserWarning)
-        conversation = ConversationHandler(
-            entry_points=[
-                CommandHandler("status", command),
-                CommandHandler("start", deep_link, filters.Regex(r"^/start status_")),
-                MessageHandler(filters.Text(sorted(all_translations(MENU_STATUS))), ask_code),
+    journey = conversation(
+        "status",
+        entry_points=[
+            CommandHandler("status", command),
+            CommandHandler("start", deep_link, filters.Regex(r"^/start status_")),
+            MessageHandler(filters.Text(sorted(all_translations(MENU_STATUS))), ask_code),
+        ],
+        states={
+            CODE: [MessageHandler(text, typed_code)],
+            PHONE: [
+                MessageHandler(filters.CONTACT, contact),
+                MessageHandler(not_now_button, not_now),
+                MessageHandler(text, phone_hint),
             ],
-            states={
-                CODE: [MessageHandler(text, typed_code)],
-                PHONE: [
-                    MessageHandler(filters.CONTACT, contact),
-                    MessageHandler(not_now_button, not_now),
-                    MessageHandler(text, phone_hint),
-                ],
-            },
-            fallbacks=[
-                MessageHandler(~filters.COMMAND, use_text),
-            ],
-            allow_reentry=True,
-            name="status",
-            persistent=True,
-        )
-    return [conversation, CallbackQueryHandler(watch, pattern=pattern("status", "watch"))]
+        },
+        fallbacks=[
+            MessageHandler(~filters.COMMAND, use_text),
+        ],
+        allow_reentry=True,
+    )
+    return [journey, CallbackQueryHandler(watch, pattern=pattern("status", "watch"))]

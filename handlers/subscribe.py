@@ -101,7 +101,7 @@ async def choose_province(update: Update, context: BotContext) -> None:
     t = context.t
     member = context.member
     data = parse(query.data)
-    province = context.reference.provinces.get(data.arg) if data else None
+    province = places.province_of(data, context.reference)
     if province is None:
         await query.answer(t._("That choice is no longer available."))
     else:
