@@ -20,9 +20,8 @@ from sqlalchemy import Table, any_, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from db import audit
+from db import audit, cache
 from db.applications import clean_code
-from db.chains import forget as forget_chains
 from db.import_rows import (
     ApplicationRow,
     CooperativeRow,
@@ -251,8 +250,7 @@ async def import_file(
         async with engine.begin() as connection:  # all rows and the audit entry, or nothing
             await _apply(connection, spec, rows, report, demo=demo)
             await audit.write(connection, platform, actor_id, "import", report.summary())
-        if spec.table is value_chains:
-            forget_chains(engine)
+        cache.forget(engine)  # chains and programs are kept in memory a while (db/cache.py)
     if progress is not None:
         progress(report.rows, report.rows)
     return report

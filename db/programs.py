@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+from collections import Counter
+from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db.cache import PerEngine
 from db.models import Program
 from db.schema import programs
 from db.text import search_key
@@ -32,11 +34,33 @@ CATEGORY_WORDS = {
 TYPO_CUTOFF = 0.75
 
 _COLUMNS = [c for c in programs.c if c.name not in ("search_text", "updated_at", "demo")]
-# Built once (the programs journey reads them on most steps): SQLAlchemy reuses their compiled
-# form. `matching` has one statement per combination of filters, made on first use.
-_ONE = select(*_COLUMNS).where(programs.c.program_id == bindparam("program_id"))
-_COUNTS = select(programs.c.category, func.count()).group_by(programs.c.category)
-_SEARCHED = select(*_COLUMNS, programs.c.search_text)
+_ALL = select(*_COLUMNS, programs.c.search_text).order_by(programs.c.program_id)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Every program, each with the text its words are searched in."""
+
+    programs: tuple[Program, ...]
+    by_id: dict[str, Program]
+    haystacks: tuple[str, ...]
+
+
+async def _read(engine: AsyncEngine) -> Catalogue:
+    async with engine.connect() as connection:
+        rows = (await connection.execute(_ALL)).all()
+    found = tuple(Program.model_validate(row._mapping) for row in rows)
+    return Catalogue(
+        programs=found,
+        by_id={program.program_id: program for program in found},
+        haystacks=tuple(f"{row.search_text} {_category_words(row.category)}" for row in rows),
+    )
+
+
+# Programs number in the tens (hundreds at most) and change only by import, yet the programs
+# journey reads them on every step: they are kept in memory a while (db/cache.py), and filtered
+# and searched in Python, which also keeps typo tolerance simple and portable.
+_CATALOGUE = PerEngine(_read)
 
 
 def _open_first(found: list[Program], today: dt.date) -> list[Program]:
@@ -44,40 +68,25 @@ def _open_first(found: list[Program], today: dt.date) -> list[Program]:
     return sorted(found, key=lambda p: (not p.is_open(today), p.title_fa))
 
 
-def _listed(item: str) -> str:
-    """The LIKE pattern for "a stored list holds item"."""
-    return f"%;{item};%"
-
-
-def _contains(column: ColumnElement[str], item: str) -> ColumnElement[bool]:
-    return column.like(_listed(item))
-
-
 async def get(engine: AsyncEngine, program_id: str) -> Program | None:
-    async with engine.connect() as connection:
-        row = (await connection.execute(_ONE, {"program_id": program_id})).one_or_none()
-    return None if row is None else Program.model_validate(row._mapping)
+    return (await _CATALOGUE.get(engine)).by_id.get(program_id)
 
 
-@cache
-def _matching_query(
-    by_category: bool, by_chain: bool, by_province: bool, tags: frozenset[str]
-) -> Select[Any]:
-    query = select(*_COLUMNS)
-    if by_category:
-        query = query.where(programs.c.category == bindparam("category"))
-    if by_chain:
-        query = query.where(
-            or_(programs.c.value_chains == ";", programs.c.value_chains.like(bindparam("chain")))
-        )
-    if by_province:
-        query = query.where(
-            or_(programs.c.provinces == ";", programs.c.provinces.like(bindparam("province")))
-        )
-    for tag in TAGS:
-        if tag not in tags:
-            query = query.where(~_contains(programs.c.eligibility, tag))
-    return query
+def _fits(
+    program: Program,
+    category: str | None,
+    chain: str | None,
+    province: str | None,
+    lacking: frozenset[str],
+) -> bool:
+    """Not limited to another category, chain or province; asking for no tag the member lacks.
+    An empty list of chains or provinces limits nothing."""
+    return (
+        (category is None or program.category == category)
+        and (chain is None or not program.value_chains or chain in program.value_chains)
+        and (province is None or not program.provinces or province in program.provinces)
+        and lacking.isdisjoint(program.eligibility)
+    )
 
 
 async def matching(
@@ -91,31 +100,18 @@ async def matching(
 ) -> list[Program]:
     """Programs a member can use: not limited to other chains or provinces, and asking for no
     eligibility tag the member lacks. An unknown chain or province limits nothing."""
-    query = _matching_query(
-        category is not None,
-        chain is not None,
-        province is not None,
-        frozenset(tags).intersection(TAGS),
-    )
-    parameters: dict[str, str] = {}
-    if category is not None:
-        parameters["category"] = category
-    if chain is not None:
-        parameters["chain"] = _listed(chain)
-    if province is not None:
-        parameters["province"] = _listed(province)
-    async with engine.connect() as connection:
-        rows = (await connection.execute(query, parameters)).all()
-    return _open_first(
-        [Program.model_validate(row._mapping) for row in rows], today or dt.date.today()
-    )
+    lacking = frozenset(TAGS).difference(tags)
+    found = [
+        program
+        for program in (await _CATALOGUE.get(engine)).programs
+        if _fits(program, category, chain, province, lacking)
+    ]
+    return _open_first(found, today or dt.date.today())
 
 
 async def category_counts(engine: AsyncEngine) -> dict[str, int]:
     """How many programs each category holds (categories with none are left out)."""
-    async with engine.connect() as connection:
-        rows = (await connection.execute(_COUNTS)).all()
-    return {category: count for category, count in rows}
+    return dict(Counter(program.category for program in (await _CATALOGUE.get(engine)).programs))
 
 
 @cache
@@ -129,21 +125,16 @@ async def search(engine: AsyncEngine, text: str, today: dt.date | None = None) -
     words = search_key(text).split()
     if not words:
         return []
-    # Programs number in the tens: matching in Python keeps typo tolerance simple and portable.
-    async with engine.connect() as connection:
-        rows = (await connection.execute(_SEARCHED)).all()
-    haystacks = [f"{row.search_text} {_category_words(row.category)}" for row in rows]
-    matched = [
-        row for row, hay in zip(rows, haystacks, strict=True) if all(w in hay for w in words)
-    ]
-    if not matched:
+    catalogue = await _CATALOGUE.get(engine)
+    pairs = list(zip(catalogue.programs, catalogue.haystacks, strict=True))
+    found = [program for program, hay in pairs if all(w in hay for w in words)]
+    if not found:
         # Typo tolerance only when no program holds every word as typed (it costs far more).
-        matched = [
-            row
-            for row, hay in zip(rows, haystacks, strict=True)
+        found = [
+            program
+            for program, hay in pairs
             if all(
                 difflib.get_close_matches(w, hay.split(), n=1, cutoff=TYPO_CUTOFF) for w in words
             )
         ]
-    found = [Program.model_validate(row._mapping) for row in matched]
     return _open_first(found, today or dt.date.today())

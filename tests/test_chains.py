@@ -8,7 +8,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.offline import Member
-from db import chains
+from db import cache
 from db.importers import import_file
 from db.schema import value_chains
 from tests.test_start import CHAINS_FA
@@ -43,13 +43,13 @@ async def test_a_chain_another_process_wrote_is_offered_once_the_cache_expires(
     chat: Member, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     now = [1000.0]
-    monkeypatch.setattr(chains.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(cache.time, "monotonic", lambda: now[0])
     assert await offered_chains(chat) == CHAINS_FA
     async with engine.begin() as connection:  # as `coopbot import` in another process would
         await connection.execute(
             insert(value_chains).values(code="dairy", name_fa="لبنیات", name_en="Dairy")
         )
-    now[0] += chains.CACHE_S - 1
+    now[0] += cache.CACHE_S - 1
     assert await offered_chains(chat) == CHAINS_FA
     now[0] += 1
     assert await offered_chains(chat) == WITH_DAIRY

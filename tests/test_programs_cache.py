@@ -1,0 +1,66 @@
+"""The programs are kept in memory for a while (db/cache.py): a program staff import is offered at
+once, one another process wrote within CACHE_S. What a member is offered is what is asserted."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.offline import Member
+from db import cache
+from db.importers import import_file
+from tests.test_programs import add
+from tests.test_programs_journey import HOME_BUTTONS
+
+WITH_A_GRANT = [
+    HOME_BUTTONS[0],
+    ["💰 تسهیلات (۲)", "🎁 کمک‌های بلاعوض (۲)"],
+    *HOME_BUTTONS[2:],
+]
+PROGRAMS_CSV = (
+    "program_id,title_fa,category,summary_fa\n"
+    "seed_grant,کمک بلاعوض بذر,grant,کمک بلاعوض برای خرید بذر.\n"
+).encode()
+
+
+@pytest.fixture(autouse=True)
+async def some_programs(engine: AsyncEngine) -> None:
+    await add(engine, "bees", title_fa="وام زنبورداری", value_chains=["beekeeping"])
+    await add(engine, "old_loan", title_fa="تسهیلات قدیمی")
+    await add(engine, "women_grant", title_fa="کمک بلاعوض زنان", category="grant")
+    await add(engine, "insurance", title_fa="تخفیف حق‌بیمه کارفرما", category="insurance")
+
+
+async def offered(chat: Member) -> list[list[str]]:
+    await chat.send("/programs")
+    return chat.last.buttons
+
+
+async def test_a_program_imported_by_staff_is_offered_and_found_at_once(
+    chat: Member, engine: AsyncEngine
+) -> None:
+    assert await offered(chat) == HOME_BUTTONS
+    await chat.send("بذر")
+    assert chat.last.text == (
+        "برنامه‌ای با «بذر» پیدا نشد. کلمه‌های دیگری امتحان کنید یا از دسته‌ها انتخاب کنید."
+    )
+    report = await import_file(engine, "programs", PROGRAMS_CSV, filename="p.csv")
+    assert report.ok
+    assert await offered(chat) == WITH_A_GRANT
+    await chat.send("بذر")
+    assert chat.last.text == "برنامه‌های مرتبط با «بذر» (۱):"
+    assert chat.last.buttons[0] == ["🟢 کمک بلاعوض بذر"]
+
+
+async def test_a_program_another_process_wrote_is_offered_once_the_cache_expires(
+    chat: Member, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(cache.time, "monotonic", lambda: now[0])
+    assert await offered(chat) == HOME_BUTTONS
+    # As `coopbot import` in another process would: this process's cache is not told.
+    await add(engine, "seed_grant", title_fa="کمک بلاعوض بذر", category="grant")
+    now[0] += cache.CACHE_S - 1
+    assert await offered(chat) == HOME_BUTTONS
+    now[0] += 1
+    assert await offered(chat) == WITH_A_GRANT
