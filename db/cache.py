@@ -28,25 +28,29 @@ class PerEngine(Generic[T]):
         self._kept: weakref.WeakKeyDictionary[AsyncEngine, tuple[float, T]] = (
             weakref.WeakKeyDictionary()
         )
-        _EVERY.add(self)
+        self._generation = 0  # how many times it was forgotten
+        _EVERY.append(self)
 
     async def get(self, engine: AsyncEngine) -> T:
         kept = self._kept.get(engine)
         if kept is not None and time.monotonic() - kept[0] < CACHE_S:
             return kept[1]
-        read_at = time.monotonic()
+        read_at, generation = time.monotonic(), self._generation
         value = await self._load(engine)
-        self._kept[engine] = (read_at, value)
+        if generation == self._generation:  # else an import ended while it read: do not keep it
+            self._kept[engine] = (read_at, value)
         return value
 
     def forget(self, engine: AsyncEngine) -> None:
         self._kept.pop(engine, None)
+        self._generation += 1
 
 
-_EVERY: weakref.WeakSet[PerEngine[Any]] = weakref.WeakSet()
+# Every cache there is (each is made once, at import): what `forget` clears.
+_EVERY: list[PerEngine[Any]] = []
 
 
 def forget(engine: AsyncEngine) -> None:
     """The engine's reference data was written: every reader reads it afresh."""
-    for cache in list(_EVERY):
+    for cache in _EVERY:
         cache.forget(engine)

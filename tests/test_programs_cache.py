@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.offline import Member
-from db import cache
-from db.importers import import_file
+from db import cache, programs
+from db.importers import ImportReport, import_file
 from tests.test_programs import add
 from tests.test_programs_journey import HOME_BUTTONS
 
@@ -64,3 +64,24 @@ async def test_a_program_another_process_wrote_is_offered_once_the_cache_expires
     assert await offered(chat) == HOME_BUTTONS
     now[0] += 1
     assert await offered(chat) == WITH_A_GRANT
+
+
+async def test_a_read_an_import_overtook_is_not_kept(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read that began before an import committed returns the old programs, but the next one
+    must see the import, not the overtaken read kept for CACHE_S."""
+    read = programs._read
+    imported: list[ImportReport] = []
+
+    async def read_then_import(engine: AsyncEngine) -> programs.Catalogue:
+        found = await read(engine)
+        if not imported:
+            imported.append(await import_file(engine, "programs", PROGRAMS_CSV, filename="p.csv"))
+        return found
+
+    monkeypatch.setattr(programs._CATALOGUE, "_load", read_then_import)
+    assert await programs.get(engine, "seed_grant") is None
+    assert imported[0].ok
+    found = await programs.get(engine, "seed_grant")
+    assert found is not None and found.title_fa == "کمک بلاعوض بذر"
