@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,7 @@ from db.schema import (
     subscriptions,
     users,
 )
+from db.users import touch
 
 PLATFORM = "telegram"
 PROGRAMS_CSV = Path(__file__).resolve().parent.parent / "db" / "reference" / "programs.csv"
@@ -703,12 +704,30 @@ async def _ok(update: Update, context: Any) -> None:
         await context.bot.send_message(update.effective_chat.id, "ok")
 
 
-async def _bare(walkers: list[Walker], slots: int, port: int | None = None) -> Figures:
+def _reading_the_member(engine: AsyncEngine) -> Callable[[Update, Any], Coroutine[Any, Any, None]]:
+    """The floor's handler: what every update of the bot does first (bot.app.load_member reads
+    the member's row, one query), then the same "ok"."""
+
+    async def ok(update: Update, context: Any) -> None:
+        user = update.effective_user
+        assert user is not None
+        await touch(engine, PLATFORM, user.id, user.id, user.first_name or "")
+        await _ok(update, context)
+
+    return ok
+
+
+async def _bare(
+    walkers: list[Walker], slots: int, port: int | None = None, url: str | None = None
+) -> Figures:
     """The ceiling: the same builder and offline request, no persistence, one handler for
     messages and one for buttons, each answering "ok" with one Bot API call; the same updates,
-    as many at once."""
+    as many at once. With `url`, the floor: each handler reads the member from that database
+    first, as every update of the bot does before any journey step."""
     settings = Settings(_env_file=None)
     api = _api(port)
+    engine = create_engine(url) if url is not None else None
+    handler = _ok if engine is None else _reading_the_member(engine)
     application = (
         Application.builder()
         .token(OFFLINE_TOKEN)
@@ -719,8 +738,8 @@ async def _bare(walkers: list[Walker], slots: int, port: int | None = None) -> F
         .updater(None)
         .build()
     )
-    application.add_handler(MessageHandler(filters.ALL, _ok))
-    application.add_handler(CallbackQueryHandler(_ok))
+    application.add_handler(MessageHandler(filters.ALL, handler))
+    application.add_handler(CallbackQueryHandler(handler))
     async with application:
         await application.start()
         try:
@@ -736,6 +755,8 @@ async def _bare(walkers: list[Walker], slots: int, port: int | None = None) -> F
             seconds = time.perf_counter() - started
         finally:
             await application.stop()
+            if engine is not None:
+                await engine.dispose()
     return Figures.of(bare[0].clock, seconds)
 
 
@@ -751,11 +772,12 @@ TRANSPORTS = {
 
 @dataclass
 class Pair:
-    """The bot and the bare Application, the same updates, one transport."""
+    """The bot, the bare Application and the floor, the same updates, one transport."""
 
     transport: str
     bot: Figures
     bare: Figures
+    floor: Figures
 
     @property
     def share(self) -> float:
@@ -789,7 +811,10 @@ async def _run(
         )
         memory = measured if trace else memory
         print(f"[{transport}] timing the bare Application ...", file=sys.stderr, flush=True)
-        pairs.append(Pair(transport, bot, await _bare(walkers, slots, where)))
+        bare = await _bare(walkers, slots, where)
+        print(f"[{transport}] timing the floor ...", file=sys.stderr, flush=True)
+        floor = await _bare(walkers, slots, where, url)
+        pairs.append(Pair(transport, bot, bare, floor))
     assert memory is not None
     return _report(counts, members, rounds, slots, pairs, memory)
 
@@ -817,7 +842,7 @@ def _report(
         f"{CONCURRENT_UPDATES} chats at once)",
     ]
     for pair in pairs:
-        bot, bare = pair.bot, pair.bare
+        bot, bare, floor = pair.bot, pair.bare, pair.floor
         steps = sorted(bot.by_step, key=lambda step: -bot.ms(95, step))
         lines += [
             f"[{pair.transport}] {TRANSPORTS[pair.transport]}",
@@ -830,7 +855,12 @@ def _report(
             f"  bare  {bare.updates:,} updates in {bare.seconds:.1f} s = {bare.rate:,.0f} updates/s; "
             f"handling p50 {bare.ms(50):.2f} ms  p95 {bare.ms(95):.2f} ms  p99 {bare.ms(99):.2f} ms "
             '(the baseline: a bare Application answering every update with one "ok")',
-            f"  throughput: bot / bare = {pair.share:.0%}",
+            f"  floor {floor.updates:,} updates in {floor.seconds:.1f} s = {floor.rate:,.0f} "
+            f"updates/s; handling p50 {floor.ms(50):.2f} ms  p95 {floor.ms(95):.2f} ms (the bare "
+            "Application that first reads the member, one query, as every update of the bot does)",
+            f"  throughput: bot / bare = {pair.share:.0%}; floor / bare = "
+            f"{floor.rate / bare.rate:.0%} (the most any bot reading its members from this "
+            f"database reaches); bot / floor = {bot.rate / floor.rate:.0%}",
             f"  answers: {bot.silent} updates unanswered, {bot.missing} buttons not found, "
             f"{bot.errors} errors logged",
         ]
