@@ -73,17 +73,12 @@ async def get(engine: AsyncEngine, program_id: str) -> Program | None:
 
 
 def _fits(
-    program: Program,
-    category: str | None,
-    chain: str | None,
-    province: str | None,
-    lacking: frozenset[str],
+    program: Program, chain: str | None, province: str | None, lacking: frozenset[str]
 ) -> bool:
-    """Not limited to another category, chain or province; asking for no tag the member lacks.
-    An empty list of chains or provinces limits nothing."""
+    """Not limited to another chain or province; asking for no tag the member lacks. An empty
+    list of chains or provinces limits nothing."""
     return (
-        (category is None or program.category == category)
-        and (chain is None or not program.value_chains or chain in program.value_chains)
+        (chain is None or not program.value_chains or chain in program.value_chains)
         and (province is None or not program.provinces or province in program.provinces)
         and lacking.isdisjoint(program.eligibility)
     )
@@ -95,7 +90,6 @@ async def matching(
     chain: str | None = None,
     province: str | None = None,
     tags: tuple[str, ...] | frozenset[str] = (),
-    category: str | None = None,
     today: dt.date | None = None,
 ) -> list[Program]:
     """Programs a member can use: not limited to other chains or provinces, and asking for no
@@ -104,8 +98,17 @@ async def matching(
     found = [
         program
         for program in (await _CATALOGUE.get(engine)).programs
-        if _fits(program, category, chain, province, lacking)
+        if _fits(program, chain, province, lacking)
     ]
+    return _open_first(found, today or dt.date.today())
+
+
+async def in_category(
+    engine: AsyncEngine, category: str, today: dt.date | None = None
+) -> list[Program]:
+    """Every program of a category, whoever it is for: a member browsing sees all that
+    `category_counts` counted, and each card says who may apply."""
+    found = [p for p in (await _CATALOGUE.get(engine)).programs if p.category == category]
     return _open_first(found, today or dt.date.today())
 
 

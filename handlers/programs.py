@@ -125,7 +125,7 @@ async def _programs_of(context: BotContext, which: str) -> tuple[str, list[Progr
         heading = t._("Programs matching “{words}” ({count}):")
         return heading.format(words=words, count=t.number(len(found))), found
     if which in PROGRAM_CATEGORIES:
-        found = await programs.matching(context.engine, category=which)
+        found = await programs.in_category(context.engine, which)
         heading = t._("{category} ({count}):").format(
             category=t._(PROGRAM_CATEGORIES[which]), count=t.number(len(found))
         )

@@ -64,11 +64,11 @@ async def test_limits_on_chain_province_and_tags_decide_what_fits(engine: AsyncE
     ]
 
 
-async def test_category_filter_and_counts(engine: AsyncEngine) -> None:
+async def test_a_category_holds_every_program_of_it_and_counts_them(engine: AsyncEngine) -> None:
     await add(engine, "a", category="loan")
     await add(engine, "b", category="grant")
-    await add(engine, "c", category="grant")
-    assert await ids(await programs.matching(engine, category="grant", today=TODAY)) == ["b", "c"]
+    await add(engine, "c", category="grant", eligibility=["women"], value_chains=["poultry"])
+    assert await ids(await programs.in_category(engine, "grant", today=TODAY)) == ["b", "c"]
     assert await programs.category_counts(engine) == {"loan": 1, "grant": 2}
 
 

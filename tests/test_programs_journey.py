@@ -74,6 +74,15 @@ async def test_a_category_lists_open_programs_first_and_closed_ones_marked(chat:
     assert chat.last.buttons == [["🟢 وام زنبورداری"], ["⚪️ تسهیلات قدیمی"], ["➡️ همه برنامه‌ها"]]
 
 
+async def test_a_category_lists_every_program_it_counts_even_those_for_some_members_only(
+    chat: Member,
+) -> None:
+    await chat.send("/programs")
+    await chat.press("🎁 کمک‌های بلاعوض (۱)")
+    assert chat.last.text == "🎁 کمک‌های بلاعوض (۱):"
+    assert chat.last.buttons == [["🟢 کمک بلاعوض تعاونی‌های زنان"], ["➡️ همه برنامه‌ها"]]
+
+
 async def test_a_card_shows_everything_and_leads_back_to_its_list(chat: Member) -> None:
     await chat.send("/programs")
     await chat.press("💰 تسهیلات (۲)")
