@@ -18,6 +18,7 @@ from telegram.ext import Application
 from bot.app import build_application
 from bot.offline import OFFLINE_TOKEN, Member, OfflineBotApi
 from bot.settings import Settings
+from db import cache
 from db.engine import create_engine, upgrade
 
 ADMIN_ID = 9001
@@ -134,6 +135,18 @@ def member_factory(app: Application, api: OfflineBotApi) -> MemberFactory:
 def chat(member_factory: MemberFactory) -> Member:
     """A new member whose app is in Persian."""
     return member_factory(1001)
+
+
+@pytest.fixture
+def cache_clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
+    """db/cache.py's clock, stopped: `cache_clock(s)` moves it on by s seconds."""
+    now = [1000.0]
+    monkeypatch.setattr(cache.time, "monotonic", lambda: now[0])
+
+    def later(seconds: float) -> None:
+        now[0] += seconds
+
+    return later
 
 
 SetUp = Callable[[Member], Awaitable[None]]

@@ -3,7 +3,8 @@ process within CACHE_S. What a member is offered is what is asserted."""
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Callable
+
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -40,16 +41,14 @@ async def test_a_chain_imported_by_staff_is_offered_at_once(
 
 
 async def test_a_chain_another_process_wrote_is_offered_once_the_cache_expires(
-    chat: Member, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+    chat: Member, engine: AsyncEngine, cache_clock: Callable[[float], None]
 ) -> None:
-    now = [1000.0]
-    monkeypatch.setattr(cache.time, "monotonic", lambda: now[0])
     assert await offered_chains(chat) == CHAINS_FA
     async with engine.begin() as connection:  # as `coopbot import` in another process would
         await connection.execute(
             insert(value_chains).values(code="dairy", name_fa="لبنیات", name_en="Dairy")
         )
-    now[0] += cache.CACHE_S - 1
+    cache_clock(cache.CACHE_S - 1)
     assert await offered_chains(chat) == CHAINS_FA
-    now[0] += 1
+    cache_clock(1)
     assert await offered_chains(chat) == WITH_DAIRY

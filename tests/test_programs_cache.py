@@ -3,6 +3,8 @@ once, one another process wrote within CACHE_S. What a member is offered is what
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -53,16 +55,14 @@ async def test_a_program_imported_by_staff_is_offered_and_found_at_once(
 
 
 async def test_a_program_another_process_wrote_is_offered_once_the_cache_expires(
-    chat: Member, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+    chat: Member, engine: AsyncEngine, cache_clock: Callable[[float], None]
 ) -> None:
-    now = [1000.0]
-    monkeypatch.setattr(cache.time, "monotonic", lambda: now[0])
     assert await offered(chat) == HOME_BUTTONS
     # As `coopbot import` in another process would: this process's cache is not told.
     await add(engine, "seed_grant", title_fa="کمک بلاعوض بذر", category="grant")
-    now[0] += cache.CACHE_S - 1
+    cache_clock(cache.CACHE_S - 1)
     assert await offered(chat) == HOME_BUTTONS
-    now[0] += 1
+    cache_clock(1)
     assert await offered(chat) == WITH_A_GRANT
 
 
