@@ -709,9 +709,9 @@ def _reading_the_member(engine: AsyncEngine) -> Callable[[Update, Any], Coroutin
     the member's row, one query), then the same "ok"."""
 
     async def ok(update: Update, context: Any) -> None:
-        user = update.effective_user
-        assert user is not None
-        await touch(engine, PLATFORM, user.id, user.id, user.first_name or "")
+        user, chat = update.effective_user, update.effective_chat
+        assert user is not None and chat is not None
+        await touch(engine, PLATFORM, user.id, chat.id, user.first_name or "")
         await _ok(update, context)
 
     return ok
