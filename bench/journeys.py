@@ -415,7 +415,7 @@ class Walker(Member):
         self.rounds: list[list[Step]] = []
         self.step = ""  # what the member is doing, for the figures by step
 
-    async def _process(self, payload: dict[str, Any]) -> list[ApiCall]:
+    async def _process(self, payload: dict[str, Any], chat_id: int | None = None) -> list[ApiCall]:
         update = Update.de_json(
             {"update_id": next(self._update_ids), **payload}, self.application.bot
         )

@@ -12,15 +12,13 @@ from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
-    ApplicationHandlerStop,
     ContextTypes,
-    MessageHandler,
     TypeHandler,
-    filters,
 )
 from telegram.request import BaseRequest
 
 from bot.context import SERVICES_KEY, BotContext, Services, locale_for
+from bot.groups import is_private_request, private_only
 from bot.i18n import LOCALES, N_, translator
 from bot.journeys import journey_of_button, leave_journeys, starts_afresh
 from bot.persistence import DatabasePersistence
@@ -73,21 +71,16 @@ def build_application(
         builder = builder.rate_limiter(AIORateLimiter())  # type: ignore[arg-type]
     application = builder.build()
     application.bot_data[SERVICES_KEY] = Services(settings, engine, reference())
-    application.add_handler(MessageHandler(filters.UpdateType.EDITED, ignore), group=-2)
+    application.add_handler(TypeHandler(Update, private_only), group=-2)
     application.add_handler(TypeHandler(Update, load_member), group=-1)
     application.add_handlers(build_handlers())
     application.add_error_handler(on_error)
     return application
 
 
-async def ignore(update: Update, context: BotContext) -> None:
-    """Group -2: an edited message is not a new request (a live location's moves arrive as edits
-    too), so no journey sees it; a step waiting for text would otherwise take the edit for an answer."""
-    raise ApplicationHandlerStop
-
-
 async def load_member(update: Update, context: BotContext) -> None:
-    """Group -1: every update from a person first records them and loads their stored profile."""
+    """Group -1: every update from a person in their private chat (bot/groups.py let no other
+    through) first records them and loads their stored profile."""
     user, chat = update.effective_user, update.effective_chat
     if user is None or user.is_bot:
         return
@@ -162,6 +155,8 @@ async def on_error(update: object, context: BotContext) -> None:
     log.error("update %s failed: %r", update_id, context.error, exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
+    if not is_private_request(update):
+        return  # nothing is ever said in a group or channel but the invitation (bot/groups.py)
     settings: Settings = context.services.settings
     user = update.effective_user
     member = None

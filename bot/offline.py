@@ -356,6 +356,35 @@ class Member:
         extra = {"caption": caption} if caption else {}
         return await self._process({"message": self._message(document=document, **extra)})
 
+    async def send_in(self, chat: dict[str, Any], text: str) -> list[ApiCall]:
+        """The member writes in another chat the bot is in (a group or supergroup): the calls the
+        bot made towards that chat in answer."""
+        message = {**self._message(text=text), "chat": chat}
+        if text.startswith("/"):
+            command = text.split()[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        return await self._process({"message": message}, chat_id=chat["id"])
+
+    async def press_in(self, chat: dict[str, Any], data: str) -> list[ApiCall]:
+        """The member presses a button on a message in another chat (a group)."""
+        message = {**self._message(text="…"), "chat": chat, "from": BOT_USER}
+        query_id = str(next(self._query_ids))
+        self._queries.add(query_id)
+        query = {
+            "id": query_id,
+            "from": self.user,
+            "chat_instance": str(chat["id"]),
+            "data": data,
+            "message": message,
+        }
+        return await self._process({"callback_query": query}, chat_id=chat["id"])
+
+    async def post_in_channel(self, chat: dict[str, Any], text: str) -> list[ApiCall]:
+        """A post in a channel the bot is in (no sender: channel posts have none)."""
+        post = {**self._message(text=text), "chat": chat}
+        del post["from"]
+        return await self._process({"channel_post": post}, chat_id=chat["id"])
+
     def buttons(self) -> list[tuple[str, dict[str, Any] | None, dict[str, Any]]]:
         """Every button the member can press now, newest message first:
         (label, the message an inline button sits on or None for the reply keyboard, button)."""
@@ -424,11 +453,18 @@ class Member:
             **content,
         }
 
-    async def _process(self, payload: dict[str, Any]) -> list[ApiCall]:
+    async def _process(self, payload: dict[str, Any], chat_id: int | None = None) -> list[ApiCall]:
+        """Hand the update to the bot; the calls it made in answer towards `chat_id` (the
+        member's own chat unless another is named), and the answers to their presses."""
         before = len(self.api.calls)
         update = Update.de_json(
             {"update_id": next(self._update_ids), **payload}, self.application.bot
         )
         await self.application.process_update(update)
-        self.replies = [call for call in self.api.calls[before:] if self._mine(call)]
+        self.replies = [
+            call
+            for call in self.api.calls[before:]
+            if (self._mine(call) if chat_id is None else call.chat_id == chat_id)
+            or (call.method == "answerCallbackQuery" and self._mine(call))
+        ]
         return self.replies

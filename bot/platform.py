@@ -18,10 +18,24 @@ class Features:
     venues: bool  # sendVenue
     location_button: bool  # KeyboardButton(request_location=True)
     webhook_secret_header: bool  # setWebhook(secret_token=...) and its request header
+    chat_link: str  # a link that opens a private chat with the bot named {username}
 
 
-TELEGRAM = Features("telegram", venues=True, location_button=True, webhook_secret_header=True)
-BALE = Features("bale", venues=False, location_button=False, webhook_secret_header=False)
+TELEGRAM = Features(
+    "telegram",
+    venues=True,
+    location_button=True,
+    webhook_secret_header=True,
+    chat_link="https://t.me/{username}",
+)
+# Bale's links (docs.bale.ai/links): ble.ir/<username> opens a chat with a user or a bot.
+BALE = Features(
+    "bale",
+    venues=False,
+    location_button=False,
+    webhook_secret_header=False,
+    chat_link="https://ble.ir/{username}",
+)
 
 
 def features(platform: str) -> Features:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db.schema import lookups
+from db.schema import lookups, users
 
 
 def _now() -> dt.datetime:
@@ -60,17 +60,54 @@ async def record(
         await connection.execute(_RECORD, row)
 
 
-async def count_since(
+# Taking the member's row first (an UPDATE that changes nothing) makes the check and the record
+# below one step per member: on PostgreSQL it holds that row's lock, on SQLite the one write lock,
+# until the transaction ends. A SELECT ... FOR UPDATE would do on PostgreSQL, but SQLite has none,
+# and there a read first would let two writers both count before either wrote.
+_HOLD_MEMBER = (
+    update(users)
+    .where(users.c.platform == bindparam("member_platform"), users.c.user_id == bindparam("member"))
+    .values(user_id=users.c.user_id)
+)
+_SETTLE = (
+    update(lookups)
+    .where(lookups.c.id == bindparam("lookup_id"))
+    .values(outcome=bindparam("settled"))
+)
+
+
+async def record_within_limit(
     engine: AsyncEngine,
     platform: str,
     user_id: int,
     journey: str,
     outcome: str,
-    since: dt.timedelta,
-) -> int:
-    parameters = _theirs(platform, user_id, journey, outcome, since=_now() - since)
-    async with engine.connect() as connection:
-        return int((await connection.execute(_COUNT, parameters)).scalar_one())
+    detail: str,
+    limit: int,
+    window: dt.timedelta,
+) -> int | None:
+    """Record a look-up with this outcome unless the member already made `limit` of them within
+    `window`: the id of the look-up recorded, or None when the limit is reached.
+
+    The count and the record are one step per member, so updates of theirs handled at once (by one
+    process or several) cannot all pass the count before any of them is recorded. A caller that
+    records an attempt pessimistically (say, as "unknown" before the code is looked up) settles
+    it afterwards with `settle`."""
+    now = _now()
+    parameters = _theirs(platform, user_id, journey, outcome, since=now - window)
+    async with engine.begin() as connection:
+        await connection.execute(_HOLD_MEMBER, {"member_platform": platform, "member": user_id})
+        if (await connection.execute(_COUNT, parameters)).scalar_one() >= limit:
+            return None
+        row = _theirs(platform, user_id, journey, outcome, detail=detail[:64], at=now)
+        recorded = await connection.execute(_RECORD.returning(lookups.c.id), row)
+        return int(recorded.scalar_one())
+
+
+async def settle(engine: AsyncEngine, lookup_id: int, outcome: str) -> None:
+    """Give a recorded look-up its final outcome."""
+    async with engine.begin() as connection:
+        await connection.execute(_SETTLE, {"lookup_id": lookup_id, "settled": outcome})
 
 
 async def oldest_since(

@@ -80,18 +80,6 @@ async def typed_code(update: Update, context: BotContext) -> int:
 async def look_up(update: Update, context: BotContext, typed: str) -> int:
     t = context.t
     member = context.member
-    wait = await _wait_minutes(context)
-    if wait:
-        await show_menu(
-            update,
-            context,
-            t.ngettext(
-                "Too many unknown codes in a short time. Please try again in {minutes} minute.",
-                "Too many unknown codes in a short time. Please try again in {minutes} minutes.",
-                wait,
-            ).format(minutes=t.number(wait)),
-        )
-        return END
     code = applications.clean_code(typed)
     if not applications.is_code(code):
         await say(
@@ -103,11 +91,33 @@ async def look_up(update: Update, context: BotContext, typed: str) -> int:
             ).format(typed=typed.strip()[:40]),
         )
         return CODE
+    # Every code tried counts as unknown until it is found (so that the limit holds however many
+    # of the member's updates are handled at once), even a right one once the limit is reached:
+    # no guessing by elimination.
+    attempt = await lookups.record_within_limit(
+        context.engine,
+        member.platform,
+        member.user_id,
+        JOURNEY,
+        "unknown",
+        code,
+        UNKNOWN_LIMIT,
+        UNKNOWN_WINDOW,
+    )
+    if attempt is None:
+        wait = await _wait_minutes(context)
+        await show_menu(
+            update,
+            context,
+            t.ngettext(
+                "Too many unknown codes in a short time. Please try again in {minutes} minute.",
+                "Too many unknown codes in a short time. Please try again in {minutes} minutes.",
+                wait,
+            ).format(minutes=t.number(wait)),
+        )
+        return END
     found = await applications.get(context.engine, code)
     if found is None:
-        await lookups.record(
-            context.engine, member.platform, member.user_id, JOURNEY, "unknown", code
-        )
         await say(
             update,
             context,
@@ -117,7 +127,7 @@ async def look_up(update: Update, context: BotContext, typed: str) -> int:
             ).format(code=code),
         )
         return CODE
-    await lookups.record(context.engine, member.platform, member.user_id, JOURNEY, "ok", code)
+    await lookups.settle(context.engine, attempt, "ok")
     text = "\n\n".join(
         [
             _card(context, found, verified=False),
@@ -132,14 +142,13 @@ async def look_up(update: Update, context: BotContext, typed: str) -> int:
 
 
 async def _wait_minutes(context: BotContext) -> int:
-    """Minutes until the member may try another code, or 0 if they may now."""
+    """Minutes (at least one) until the member, at the limit, may try another code."""
     member = context.member
-    args = (context.engine, member.platform, member.user_id, JOURNEY, "unknown", UNKNOWN_WINDOW)
-    if await lookups.count_since(*args) < UNKNOWN_LIMIT:
-        return 0
-    oldest = await lookups.oldest_since(*args)
-    if oldest is None:
-        return 0
+    oldest = await lookups.oldest_since(
+        context.engine, member.platform, member.user_id, JOURNEY, "unknown", UNKNOWN_WINDOW
+    )
+    if oldest is None:  # the window emptied since the limit was reached: try again at once
+        return 1
     left = oldest + UNKNOWN_WINDOW - dt.datetime.now(dt.UTC)
     return max(1, math.ceil(left.total_seconds() / 60))
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.offline import Member
-from db.schema import application_history, application_watches, applications
+from db.schema import application_history, application_watches, applications, lookups
+from tests.conftest import BACKENDS, MemberFactory
 from tests.test_start import MENU_FA
 
 ASK = "کد رهگیری درخواست یا ثبت‌نام خود را بفرستید (۶ تا ۲۰ حرف و رقم، همان‌طور که روی رسید آمده):"
@@ -226,3 +228,20 @@ async def test_english_member_sees_english_labels_and_gregorian_dates(member_fac
         "Tracking code: AB123456\nKind: Membership\nStatus: Documents needed\n"
         "Last change: November 1, 2026"
     )
+
+
+@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
+async def test_the_unknown_code_limit_holds_when_a_members_updates_are_handled_at_once(
+    member_factory: MemberFactory, engine: AsyncEngine
+) -> None:
+    """As two processes serving one bot would: 40 codes at once, and still only 5 are tried."""
+    member = member_factory(3003)
+    await member.send("/menu")
+    await asyncio.gather(*(member.send(f"/status ZZ{n:06d}") for n in range(40)))
+    async with engine.connect() as connection:
+        tried = (
+            await connection.execute(
+                select(func.count()).where(lookups.c.user_id == 3003, lookups.c.journey == "status")
+            )
+        ).scalar_one()
+    assert tried == 5

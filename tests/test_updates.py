@@ -45,7 +45,7 @@ class SlowFirstMessage(OfflineBotApi):
 class QueuedMember(Member):
     """Sends its updates into the Application's update queue, as polling and the webhook do."""
 
-    async def _process(self, payload: dict[str, Any]) -> list[ApiCall]:
+    async def _process(self, payload: dict[str, Any], chat_id: int | None = None) -> list[ApiCall]:
         update = Update.de_json(
             {"update_id": next(self._update_ids), **payload}, self.application.bot
         )
