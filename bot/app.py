@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import BotCommand, Update
 from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ContextTypes,
     TypeHandler,
@@ -22,6 +22,7 @@ from bot.groups import is_private_request, private_only
 from bot.i18n import LOCALES, N_, translator
 from bot.journeys import journey_of_button, leave_journeys, starts_afresh
 from bot.persistence import DatabasePersistence
+from bot.refusals import PlatformRateLimiter
 from bot.sender import Sender
 from bot.settings import Settings
 from bot.updates import ChatOrderedProcessor
@@ -31,6 +32,7 @@ from handlers import broadcast, build_handlers
 
 log = logging.getLogger(__name__)
 SENDER_KEY = "sender"
+DELIVER_ONLY_KEY = "deliver_only"
 
 # The command menu (setMyCommands): only commands that exist, each described in both languages.
 COMMANDS: tuple[tuple[str, str], ...] = (
@@ -52,8 +54,11 @@ def build_application(
     *,
     token: str | None = None,
     request: BaseRequest | None = None,
+    deliver_only: frozenset[int] | None = None,
 ) -> Application:
-    """The bot. With `request` (the offline double) it talks to no network and polls nothing."""
+    """The bot. With `request` (the offline double) it talks to no network and polls nothing.
+    With `deliver_only`, its sender delivers only what the outbox holds for those members (the
+    terminal chat plays them; everyone else's deliveries are left for `coopbot run`)."""
     builder = (
         Application.builder()
         .token(token or settings.require_token())
@@ -68,9 +73,10 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request).updater(None)
     else:
-        builder = builder.rate_limiter(AIORateLimiter())  # type: ignore[arg-type]
+        builder = builder.rate_limiter(PlatformRateLimiter())  # type: ignore[arg-type]
     application = builder.build()
     application.bot_data[SERVICES_KEY] = Services(settings, engine, reference())
+    application.bot_data[DELIVER_ONLY_KEY] = deliver_only
     application.add_handler(TypeHandler(Update, private_only), group=-2)
     application.add_handler(TypeHandler(Update, load_member), group=-1)
     application.add_handlers(build_handlers())
@@ -103,13 +109,15 @@ async def _started(application: Application) -> None:
     command menus and start sending what the outbox holds."""
     await publish_commands(application)
     services: Services = application.bot_data[SERVICES_KEY]
-    worker = f"{services.platform}-{socket.gethostname()}-{os.getpid()}"
+    # Unique to this process, also after a restart that reuses its pid: leases name their holder.
+    worker = f"{services.platform}-{os.getpid()}-{secrets.token_hex(4)}-{socket.gethostname()}"
     sender = Sender(
         application.bot,
         services.engine,
         services.platform,
         services.settings.broadcast_rate,
-        worker,
+        worker[:64],
+        only_users=application.bot_data[DELIVER_ONLY_KEY],
     )
     application.bot_data[SENDER_KEY] = sender
     sender.start()

@@ -1,8 +1,11 @@
 """The outbox: every message the bot sends on its own initiative (announcements, status-change
 notices) is a delivery row first, and a sender works through the rows.
 
-A delivery is claimed for a short lease before it is sent and marked sent after; a sender that dies
-leaves at most its claimed rows to be sent again when the lease runs out, and nothing is lost.
+A delivery is claimed for a lease before it is sent, and only the sender holding a live lease may
+send it or say how it went: every write after the claim names the sender (`worker`) and changes
+nothing once another sender has taken the row over. A sender that dies leaves its claimed rows to be
+taken again when their lease runs out, and nothing is lost; what it had sent and not yet marked (the
+one message in flight) is sent again then, the one duplicate a crash can cause.
 On PostgreSQL several senders share the work with `FOR UPDATE SKIP LOCKED`; SQLite has one writer
 at a time, so its claim is a single UPDATE ... RETURNING.
 """
@@ -10,8 +13,9 @@ at a time, so its claim is a single UPDATE ... RETURNING.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from pydantic import field_validator
 from sqlalchemy import (
@@ -81,9 +85,16 @@ def _pending_due(platform: str, now: dt.datetime) -> ColumnElement[bool]:
     )
 
 
-async def claim(engine: AsyncEngine, platform: str, worker: str, limit: int) -> list[Delivery]:
+async def claim(
+    engine: AsyncEngine,
+    platform: str,
+    worker: str,
+    limit: int,
+    only_users: Collection[int] | None = None,
+) -> list[Delivery]:
     """Up to `limit` due deliveries leased to `worker`, by id: first those whose lease ran out,
     then pending ones in the order they fell due (a broadcast's in the order it was queued).
+    With `only_users`, only deliveries to those members (the terminal chat's own).
 
     Two selects, not one with an OR: each walks ix_deliveries_pending (status, next_attempt_at)
     in its order and stops at `limit`. With the OR both databases fetched every pending row and
@@ -99,6 +110,8 @@ async def claim(engine: AsyncEngine, platform: str, worker: str, limit: int) -> 
             if len(claimed) >= limit:
                 break
             ids = select(deliveries.c.id).where(due).order_by(order).limit(limit - len(claimed))
+            if only_users is not None:
+                ids = ids.where(deliveries.c.user_id.in_(sorted(only_users)))
             if connection.dialect.name == "postgresql":
                 ids = ids.with_for_update(skip_locked=True)
             rows = await connection.execute(
@@ -116,43 +129,81 @@ async def claim(engine: AsyncEngine, platform: str, worker: str, limit: int) -> 
     return sorted(claimed, key=lambda d: d.id)
 
 
-async def _finish(connection: AsyncConnection, ids: Sequence[int], **values: object) -> None:
-    await connection.execute(update(deliveries).where(deliveries.c.id.in_(ids)).values(**values))
+# Held: the row is still this sender's. Every write after the claim checks it, so that a sender
+# whose lease ran out (a slow batch, a database away for a while) changes nothing another sender
+# has since taken over.
+def _held(ids: Sequence[int], worker: str) -> ColumnElement[bool]:
+    return and_(
+        deliveries.c.id.in_(ids),
+        deliveries.c.claimed_by == worker,
+        deliveries.c.status == "sending",
+    )
 
 
-async def mark_sent(engine: AsyncEngine, delivery_ids: Sequence[int]) -> None:
-    if not delivery_ids:
-        return
+async def _finish(
+    connection: AsyncConnection, worker: str, ids: Sequence[int], **values: object
+) -> list[int]:
+    """Set `values` on those of `ids` the worker still holds; which ones they were."""
+    if not ids:
+        return []
+    rows = await connection.execute(
+        update(deliveries).where(_held(ids, worker)).values(**values).returning(deliveries.c.id)
+    )
+    return [row.id for row in rows]
+
+
+async def renew(engine: AsyncEngine, worker: str, delivery_ids: Sequence[int]) -> set[int]:
+    """Extend the lease of those of `delivery_ids` the worker still holds (while a batch runs,
+    so that a slow one keeps them); which ones they were."""
     async with engine.begin() as connection:
-        await _finish(connection, delivery_ids, status="sent", sent_at=_now(), claimed_until=None)
+        return set(await _finish(connection, worker, delivery_ids, claimed_until=_now() + LEASE))
 
 
-# One delivery marked sent, built once: `id = :id` (no expanding IN to render again for each
-# message), compiled once by SQLAlchemy and then only bound.
+# One delivery held (its lease renewed) or marked sent, built once: `id = :id` (no expanding IN to
+# render again for each message), compiled once by SQLAlchemy and then only bound.
+_ONE_HELD = and_(
+    deliveries.c.id == bindparam("delivery_id"),
+    deliveries.c.claimed_by == bindparam("worker"),
+    deliveries.c.status == "sending",
+)
+_HOLD_ONE = update(deliveries).where(_ONE_HELD).values(claimed_until=bindparam("until"))
 _SENT_ONE = (
     update(deliveries)
-    .where(deliveries.c.id == bindparam("delivery_id"))
+    .where(_ONE_HELD)
     .values(status="sent", sent_at=bindparam("sent_at"), claimed_until=None)
 )
-# The same for aiosqlite's own execute (keep the two alike): see marking_sent.
+# The same for aiosqlite's own execute (keep each pair alike): see holding.
+_HOLD_ONE_SQLITE = (
+    "UPDATE deliveries SET claimed_until = ? WHERE id = ? AND claimed_by = ? AND status = 'sending'"
+)
 _SENT_ONE_SQLITE = (
-    "UPDATE deliveries SET status = 'sent', sent_at = ?, claimed_until = NULL WHERE id = ?"
+    "UPDATE deliveries SET status = 'sent', sent_at = ?, claimed_until = NULL "
+    "WHERE id = ? AND claimed_by = ? AND status = 'sending'"
 )
 
-MarkSent = Callable[[int], Awaitable[None]]
+HoldOne = Callable[[int], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class Held:
+    """What a sender does to one delivery of its batch, each a durable write when it returns:
+    `hold(id)` before sending it (True: it is still this sender's, for another LEASE), and
+    `sent(id)` as soon as the platform took it (False: another sender had taken it over)."""
+
+    hold: HoldOne
+    sent: HoldOne
 
 
 @asynccontextmanager
-async def marking_sent(engine: AsyncEngine) -> AsyncIterator[MarkSent]:
-    """`mark(delivery_id)`: that delivery is marked sent, durably, when the call returns.
+async def holding(engine: AsyncEngine, worker: str) -> AsyncIterator[Held]:
+    """`Held` for one batch of `worker`'s.
 
-    For the sender, which marks each message as soon as the platform took it, before the next
-    one goes, so that a crash repeats at most the message in flight. This is the one write a
-    broadcast makes per message, so it is kept cheap (bench/broadcast.py measures it): one
-    connection serves a whole batch, in autocommit, so each UPDATE is its own transaction,
-    committed as it returns, with no checkout, BEGIN, COMMIT and pool reset around it. On SQLite
-    the UPDATE goes to aiosqlite's own execute, one trip to its thread where SQLAlchemy's adapter
-    makes three (open a cursor, execute, close it): 0.5 ms of CPU less a message."""
+    These are the two writes a broadcast makes per message, so they are kept cheap
+    (bench/broadcast.py measures them): one connection serves a whole batch, in autocommit, so
+    each UPDATE is its own transaction, committed as it returns, with no checkout, BEGIN, COMMIT
+    and pool reset around it. On SQLite the UPDATE goes to aiosqlite's own execute, one trip to
+    its thread where SQLAlchemy's adapter makes three (open a cursor, execute, close it): 0.5 ms
+    of CPU less a message."""
     async with engine.connect() as connection:
         await connection.execution_options(isolation_level="AUTOCOMMIT")
         dialect = connection.dialect
@@ -161,25 +212,44 @@ async def marking_sent(engine: AsyncEngine) -> AsyncIterator[MarkSent]:
             as_stored = deliveries.c.sent_at.type.dialect_impl(dialect).bind_processor(dialect)
             assert driver is not None and as_stored is not None
 
-            async def mark(delivery_id: int) -> None:
-                # The cursor is left to the garbage collector: closing it is another trip.
-                await driver.execute(_SENT_ONE_SQLITE, (as_stored(_now()), delivery_id))
+            async def hold(delivery_id: int) -> bool:
+                until = as_stored(_now() + LEASE)
+                cursor = await driver.execute(_HOLD_ONE_SQLITE, (until, delivery_id, worker))
+                return bool(cursor.rowcount == 1)
+
+            async def sent(delivery_id: int) -> bool:
+                stamp = as_stored(_now())
+                cursor = await driver.execute(_SENT_ONE_SQLITE, (stamp, delivery_id, worker))
+                return bool(cursor.rowcount == 1)
 
         else:
 
-            async def mark(delivery_id: int) -> None:
-                await connection.execute(_SENT_ONE, {"delivery_id": delivery_id, "sent_at": _now()})
+            async def hold(delivery_id: int) -> bool:
+                values = {"delivery_id": delivery_id, "worker": worker, "until": _now() + LEASE}
+                return (await connection.execute(_HOLD_ONE, values)).rowcount == 1
 
-        yield mark
+            async def sent(delivery_id: int) -> bool:
+                values = {"delivery_id": delivery_id, "worker": worker, "sent_at": _now()}
+                return (await connection.execute(_SENT_ONE, values)).rowcount == 1
+
+        yield Held(hold, sent)
 
 
-async def release(engine: AsyncEngine, delivery_ids: Sequence[int]) -> None:
+async def mark_sent(engine: AsyncEngine, worker: str, delivery_ids: Sequence[int]) -> list[int]:
+    """Mark sent those of `delivery_ids` the worker still holds (a sender catching up on marks
+    the database was away for); which ones they were."""
+    async with engine.begin() as connection:
+        return await _finish(
+            connection, worker, delivery_ids, status="sent", sent_at=_now(), claimed_until=None
+        )
+
+
+async def release(engine: AsyncEngine, worker: str, delivery_ids: Sequence[int]) -> None:
     """Hand claimed deliveries back unsent (a sender stopping cleanly), due at once."""
-    if not delivery_ids:
-        return
     async with engine.begin() as connection:
         await _finish(
             connection,
+            worker,
             delivery_ids,
             status="pending",
             claimed_until=None,
@@ -188,35 +258,52 @@ async def release(engine: AsyncEngine, delivery_ids: Sequence[int]) -> None:
 
 
 async def retry_later(
-    engine: AsyncEngine, delivery_id: int, delay: dt.timedelta, error: str
+    engine: AsyncEngine,
+    worker: str,
+    delivery_id: int,
+    delay: dt.timedelta,
+    error: str,
+    *,
+    counted: bool = True,
 ) -> None:
+    """Due again after `delay`. Not `counted`: the platform refused to take it for now (a rate
+    limit), which is no attempt at all, so it never brings the delivery nearer to failing."""
+    values: dict[str, object] = {
+        "status": "pending",
+        "next_attempt_at": _now() + delay,
+        "claimed_until": None,
+        "error": error[:256],
+    }
+    if not counted:
+        values["attempts"] = deliveries.c.attempts - 1
+    async with engine.begin() as connection:
+        await _finish(connection, worker, [delivery_id], **values)
+
+
+async def mark_cancelled(engine: AsyncEngine, worker: str, delivery_ids: Sequence[int]) -> None:
+    async with engine.begin() as connection:
+        await _finish(connection, worker, delivery_ids, status="cancelled", claimed_until=None)
+
+
+async def mark_failed(engine: AsyncEngine, worker: str, delivery_id: int, error: str) -> None:
     async with engine.begin() as connection:
         await _finish(
             connection,
+            worker,
             [delivery_id],
-            status="pending",
-            next_attempt_at=_now() + delay,
+            status="failed",
             claimed_until=None,
             error=error[:256],
         )
 
 
-async def mark_cancelled(engine: AsyncEngine, delivery_ids: Sequence[int]) -> None:
-    async with engine.begin() as connection:
-        await _finish(connection, delivery_ids, status="cancelled", claimed_until=None)
-
-
-async def mark_failed(engine: AsyncEngine, delivery_id: int, error: str) -> None:
-    async with engine.begin() as connection:
-        await _finish(
-            connection, [delivery_id], status="failed", claimed_until=None, error=error[:256]
-        )
-
-
-async def mark_blocked(engine: AsyncEngine, delivery: Delivery) -> None:
+async def mark_blocked(engine: AsyncEngine, worker: str, delivery: Delivery) -> None:
     """The member blocked the bot: this delivery ends, and they are skipped from now on."""
     async with engine.begin() as connection:
-        await _finish(connection, [delivery.id], status="blocked", claimed_until=None)
+        if not await _finish(
+            connection, worker, [delivery.id], status="blocked", claimed_until=None
+        ):
+            return
         await connection.execute(
             update(users)
             .where(users.c.platform == delivery.platform, users.c.user_id == delivery.user_id)

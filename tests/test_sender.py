@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import itertools
 import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application
+from telegram.request import RequestData
 
 from bot import sender as sender_module
-from bot.offline import ApiCall, BotApiError, OfflineBotApi
+from bot.app import build_application
+from bot.offline import OFFLINE_TOKEN, ApiCall, BotApiError, OfflineBotApi
 from bot.sender import Sender
+from bot.settings import Settings
 from db import outbox, users
 from db.schema import deliveries
 from tests.conftest import BACKENDS
@@ -79,7 +88,7 @@ async def test_a_429_waits_its_retry_after_and_the_delivery_is_kept(
     await queue(engine, 11)
     sender = make_sender(app, engine)
     await sender.run_once()
-    assert await statuses(engine) == {11: ("pending", 1)}
+    assert await statuses(engine) == {11: ("pending", 0)}  # a refusal for the limit: no attempt
     async with engine.connect() as connection:
         due = (await connection.execute(select(deliveries.c.next_attempt_at))).scalar_one()
     due = due.replace(tzinfo=dt.UTC) if due.tzinfo is None else due
@@ -225,3 +234,230 @@ async def test_the_overall_rate_holds_though_timers_fire_late(
     assert 300 / (times[-1] - times[0]) > 29.5
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 1 / 30 - sender_module.PACE_SLACK_S - 1e-9
+
+
+# --- rate limits as each platform reports them --------------------------------------------------
+
+
+def refuse(status: int, description: str, retry_after: int | None = None) -> Any:
+    def interceptor(call: ApiCall) -> None:
+        if call.method == "sendMessage":
+            raise BotApiError(status, description, retry_after)
+
+    return interceptor
+
+
+@pytest.mark.parametrize(
+    ("status", "description"),
+    [
+        (400, "Bad Request: bot limit exceed"),  # Bale, python-telegram-bot: BadRequest
+        (429, "bot limit exceed"),  # Bale without retry_after, python-telegram-bot: NetworkError
+        (400, "local_rate_limited"),
+    ],
+)
+async def test_bales_rate_limit_pauses_every_send_and_the_delivery_waits_uncounted(
+    app: Application, api: OfflineBotApi, engine: AsyncEngine, status: int, description: str
+) -> None:
+    api.interceptor = refuse(status, description)
+    await queue(engine, 11, 12)
+    sender = make_sender(app, engine)
+    handled = asyncio.create_task(sender.run_once())
+    await asyncio.sleep(0.5)  # 12 waits for the pause that 11's refusal began
+    assert [c.chat_id for c in api.calls if c.method == "sendMessage"] == [11]
+    assert await statuses(engine) == {11: ("pending", 0), 12: ("sending", 1)}
+    handled.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await handled
+
+
+async def test_without_retry_after_the_pause_grows_and_starts_afresh_after_a_send(
+    app: Application, api: OfflineBotApi, engine: AsyncEngine
+) -> None:
+    sender = make_sender(app, engine)
+    pauses = []
+    for chat, refusals in ((11, 3), (12, 1)):
+        await queue(engine, chat)
+        api.interceptor = refuse(400, "Bad Request: bot limit exceed")
+        for _ in range(refusals):
+            await due_again(engine)
+            await sender.run_once()
+            pauses.append(round(sender._paused_until - time.monotonic()))
+            sender._paused_until, sender._last_to_chat = 0.0, {}  # (the pause is over)
+        api.interceptor = None
+        await due_again(engine)
+        await sender.run_once()
+    assert pauses == [2, 4, 8, 2]
+    assert await statuses(engine) == {11: ("sent", 1), 12: ("sent", 1)}
+
+
+async def test_a_delivery_refused_for_the_limit_again_and_again_never_fails(
+    app: Application, api: OfflineBotApi, engine: AsyncEngine
+) -> None:
+    api.interceptor = refuse(429, "Too Many Requests: retry after 1", retry_after=1)
+    await queue(engine, 11)
+    sender = make_sender(app, engine)
+    for _ in range(sender_module.MAX_ATTEMPTS + 3):
+        await due_again(engine)
+        await sender.run_once()
+        sender._paused_until, sender._last_to_chat = 0.0, {}  # (the pause is over)
+    assert await statuses(engine) == {11: ("pending", 0)}
+    api.interceptor = None
+    await due_again(engine)
+    await sender.run_once()
+    assert await statuses(engine) == {11: ("sent", 1)}
+
+
+async def due_again(engine: AsyncEngine) -> None:
+    """Every delivery waiting for a later attempt is due now (the time has passed)."""
+    async with engine.begin() as connection:
+        await connection.execute(update(deliveries).values(next_attempt_at=PAST))
+
+
+@pytest.mark.parametrize(
+    ("status", "description", "expected"),
+    [
+        (403, "Forbidden: bot was blocked by the user", "blocked"),
+        (400, "Forbidden: user is deactivated", "blocked"),  # Bale's words under another status
+        (400, "Bad Request: chat not found", "failed"),
+        (400, "no such group or user", "failed"),
+        (404, "Not Found: no such group or user", "failed"),  # python-telegram-bot: InvalidToken
+    ],
+)
+async def test_blocked_members_and_unknown_chats_are_recorded_and_not_retried(
+    app: Application,
+    api: OfflineBotApi,
+    engine: AsyncEngine,
+    status: int,
+    description: str,
+    expected: str,
+) -> None:
+    api.interceptor = refuse(status, description)
+    await queue(engine, 11)
+    await make_sender(app, engine).run_once()
+    assert await statuses(engine) == {11: (expected, 1)}
+    async with engine.connect() as connection:
+        error = (await connection.execute(select(deliveries.c.error))).scalar_one()
+    assert (error or "").startswith("unknown chat" if expected == "failed" else "")
+    assert [r.user_id for r in await users.subscribers(engine, "telegram")] == (
+        [] if expected == "blocked" else [11]
+    )
+
+
+# --- leases ---------------------------------------------------------------------------------------
+
+PAST = dt.datetime(2000, 1, 1)
+
+
+class SlowBotApi(OfflineBotApi):
+    """The Bot API double answering every send after `latency` seconds, as a far server does."""
+
+    def __init__(self, latency: float) -> None:
+        super().__init__()
+        self.latency = latency
+
+    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
+                         *args: Any, **kwargs: Any) -> tuple[int, bytes]:  # fmt: skip
+        if url.endswith("/sendMessage"):
+            await asyncio.sleep(self.latency)
+        return await super().do_request(url, method, request_data)
+
+
+async def test_two_senders_with_a_slow_bot_api_send_each_delivery_once(
+    settings: Settings, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch slower than the lease: before, the second sender took over its tail and sent it
+    too (as two `coopbot run` on one database with the Bot API at 0.8 s a call did)."""
+    monkeypatch.setattr(outbox, "LEASE", dt.timedelta(seconds=0.3))
+    monkeypatch.setattr(sender_module, "RENEW_EVERY_S", 0.1)
+    api = SlowBotApi(latency=0.04)
+    application = build_application(settings, engine, token=OFFLINE_TOKEN, request=api)
+    chats = range(100, 130)
+    await queue(engine, *chats)
+    async def serve(sender: Sender) -> None:  # as run_forever, until the outbox is empty
+        for _ in range(100):
+            if await sender.run_once() == 0:
+                if {s for s, _ in (await statuses(engine)).values()} == {"sent"}:
+                    return
+                await asyncio.sleep(0.05)
+
+    async with application:
+        senders = [Sender(application.bot, engine, "telegram", 1000, f"w{n}") for n in (1, 2)]
+        await asyncio.gather(*(serve(sender) for sender in senders))
+    sent = Counter(c.chat_id for c in api.calls if c.method == "sendMessage")
+    assert sent == Counter(chats)
+    assert {status for status, _ in (await statuses(engine)).values()} == {"sent"}
+
+
+async def test_a_sender_that_lost_its_lease_sends_nothing_more_of_its_batch(
+    app: Application, api: OfflineBotApi, engine: AsyncEngine
+) -> None:
+    await queue(engine, 11, 12, 13)
+    sender = make_sender(app, engine)
+    taken_over: list[int] = []
+
+    async def wait_turn(chat_id: int) -> None:
+        if chat_id == 12:  # meanwhile the lease ran out and another sender claimed the rest
+            async with engine.begin() as connection:
+                await connection.execute(
+                    update(deliveries)
+                    .where(deliveries.c.status == "sending")
+                    .values(claimed_until=PAST)
+                )
+            claimed = await outbox.claim(engine, "telegram", "other", 10)
+            taken_over.extend(d.chat_id for d in claimed)
+
+    sender._wait_turn = wait_turn  # type: ignore[method-assign]
+    await sender.run_once()
+    assert taken_over == [12, 13]
+    assert [c.chat_id for c in api.calls if c.method == "sendMessage"] == [11]
+    assert await statuses(engine) == {11: ("sent", 1), 12: ("sending", 2), 13: ("sending", 2)}
+
+
+async def test_a_delivery_taken_over_during_its_send_is_not_marked_by_the_late_sender(
+    app: Application, api: OfflineBotApi, engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    await queue(engine, 11)
+
+    async def take_over() -> None:
+        async with engine.begin() as connection:
+            await connection.execute(
+                update(deliveries).values(claimed_by="other", claimed_until=PAST)
+            )
+
+    sender = make_sender(app, engine)
+    original = sender._deliver
+
+    async def slow_deliver(delivery: outbox.Delivery) -> bool:
+        delivered = await original(delivery)
+        await take_over()  # the lease ran out while the platform took its time
+        return delivered
+
+    sender._deliver = slow_deliver  # type: ignore[method-assign]
+    await sender.run_once()
+    assert await statuses(engine) == {11: ("sending", 1)}  # the other sender's to settle
+    assert "may get it twice" in caplog.text
+
+
+async def test_a_send_the_database_could_not_mark_is_marked_later_not_sent_again(
+    app: Application, api: OfflineBotApi, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await queue(engine, 11)
+    real_holding = outbox.holding
+
+    @asynccontextmanager
+    async def database_goes_away(engine: AsyncEngine, worker: str) -> AsyncIterator[outbox.Held]:
+        async with real_holding(engine, worker) as held:
+
+            async def sent(delivery_id: int) -> bool:
+                raise OperationalError("UPDATE deliveries", {}, ConnectionRefusedError())
+
+            yield outbox.Held(held.hold, sent)
+
+    monkeypatch.setattr(outbox, "holding", database_goes_away)
+    sender = make_sender(app, engine)
+    with pytest.raises(OperationalError):
+        await sender.run_once()
+    monkeypatch.setattr(outbox, "holding", real_holding)  # the database is back
+    assert await sender.run_once() == 0
+    assert [c.chat_id for c in api.calls if c.method == "sendMessage"] == [11]
+    assert await statuses(engine) == {11: ("sent", 1)}
