@@ -1,0 +1,76 @@
+"""`coopbot run` as an operator starts it: a real process, its log read from standard error."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.test_webhook import free_port
+
+REPO = Path(__file__).resolve().parents[1]
+TOKEN = "123456:UNREACHABLE-TOKEN"
+
+
+def run_until(env: dict[str, str], cwd: Path, wanted: str, count: int) -> list[str]:
+    """Start `coopbot run`, read its log until `count` lines hold `wanted` (at most a generous
+    minute, so a bot that says nothing fails instead of hanging), then kill it."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"],
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    watchdog = threading.Timer(60, process.kill)
+    watchdog.start()
+    lines: list[str] = []
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:
+            lines.append(line.rstrip("\n"))
+            if sum(wanted in seen for seen in lines) >= count:
+                break
+    finally:
+        watchdog.cancel()
+        process.kill()
+        process.wait(10)
+    return lines
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+def test_an_unreachable_bot_api_is_logged_at_once_and_at_each_retry(
+    mode: str, tmp_path: Path
+) -> None:
+    closed = free_port()  # nothing listens there: every connection is refused
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COOPBOT_")}
+    env |= {
+        "COOPBOT_TOKEN": TOKEN,
+        "COOPBOT_BOT_API_URL": f"http://127.0.0.1:{closed}/bot",
+        "COOPBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'coopbot.db'}",
+        "PYTHONPATH": str(REPO),
+    }
+    if mode == "webhook":
+        env |= {
+            "COOPBOT_WEBHOOK_URL": "https://bot.example.org/hook",
+            "COOPBOT_WEBHOOK_SECRET": "s3cret",
+            "COOPBOT_LISTEN": "127.0.0.1",
+            "COOPBOT_PORT": str(free_port()),
+        }
+    lines = run_until(env, tmp_path, "Bot API unreachable", count=3)
+    warnings = [line for line in lines if "Bot API unreachable" in line]
+    assert len(warnings) == 3, "\n".join(lines)
+    delays = []
+    for warning in warnings:
+        assert " WARNING coopbot: Bot API unreachable at start (" in warning
+        assert "; trying again in " in warning
+        delays.append(warning.rsplit("trying again in ", 1)[1])
+    assert delays == ["1 s", "2 s", "4 s"]
+    assert not [line for line in lines if " ERROR " in line or "Traceback" in line]
+    assert TOKEN not in "\n".join(lines) and "UNREACHABLE-TOKEN" not in "\n".join(lines)
