@@ -296,20 +296,27 @@ def _run(settings: Settings) -> int:
     mode = "webhook" if settings.webhook_url else "long polling"
     log.info("coopbot starting on %s (%s)", settings.platform, mode)
     delay = 1.0
-    while True:
-        # A fresh application each try: one whose start failed cannot be started again.
-        application = build_application(settings, create_engine(settings.database_url), token=token)
-        try:
-            _serve(application, settings)
-            return 0
-        except InvalidToken:
-            raise UserError("the Bot API refused COOPBOT_TOKEN; check the token") from None
-        except NetworkError as exc:
-            # The Bot API unreachable when we start (once running, PTB retries by itself and
-            # on_error logs each failure).
-            log.warning("Bot API unreachable at start (%s); trying again in %.0f s", exc, delay)
-            time.sleep(delay)
-            delay = min(delay * 2, 60.0)
+    try:
+        while True:
+            # A fresh application each try: one whose start failed cannot be started again.
+            application = build_application(
+                settings, create_engine(settings.database_url), token=token
+            )
+            try:
+                _serve(application, settings)
+                return 0
+            except InvalidToken:
+                raise UserError("the Bot API refused COOPBOT_TOKEN; check the token") from None
+            except NetworkError as exc:
+                # The Bot API unreachable when we start (once running, PTB retries by itself
+                # and on_error logs each failure).
+                log.warning("Bot API unreachable at start (%s); trying again in %.0f s", exc, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 60.0)
+    except KeyboardInterrupt:
+        # Ctrl-C before the bot ever ran (it stops cleanly on its own once running).
+        log.info("stopped before the Bot API answered")
+        return 0
 
 
 def _serve(application: Application, settings: Settings) -> None:

@@ -94,12 +94,6 @@ async def serve(
     no new updates taken, the queued ones handled, persistence and the outbox left in order."""
     public_url, path, secret = webhook_paths(settings)
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        try:
-            loop.add_signal_handler(signum, stop.set)
-        except (NotImplementedError, RuntimeError):  # not the main thread (tests)
-            pass
     routes: list[tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]] = [
         (path, UpdateHandler, {"bot_application": application, "secret": secret}),
         (r"/health", HealthHandler, {"bot_application": application}),
@@ -115,6 +109,14 @@ async def serve(
         )
         await application.start()
         server.listen(settings.port, address=settings.listen)
+        # Only now: until the bot has started, Ctrl-C is Python's KeyboardInterrupt, which ends
+        # `coopbot run` while it waits for the Bot API (a stop event would be lost with the try).
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(signum, stop.set)
+            except (NotImplementedError, RuntimeError):  # not the main thread (tests)
+                pass
         log.info("coopbot webhook listening on %s:%s", settings.listen, settings.port)
         await stop.wait()
         log.info("stopping: no new updates; finishing what is queued")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -16,10 +17,8 @@ REPO = Path(__file__).resolve().parents[1]
 TOKEN = "123456:UNREACHABLE-TOKEN"
 
 
-def run_until(env: dict[str, str], cwd: Path, wanted: str, count: int) -> list[str]:
-    """Start `coopbot run`, read its log until `count` lines hold `wanted` (at most a generous
-    minute, so a bot that says nothing fails instead of hanging), then kill it."""
-    process = subprocess.Popen(
+def start(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "run"],
         env=env,
         cwd=cwd,
@@ -28,6 +27,11 @@ def run_until(env: dict[str, str], cwd: Path, wanted: str, count: int) -> list[s
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def read_until(process: subprocess.Popen[str], wanted: str, count: int) -> list[str]:
+    """The log lines until `count` of them hold `wanted` (at most a generous minute, so a bot
+    that says nothing fails the test instead of hanging it)."""
     watchdog = threading.Timer(60, process.kill)
     watchdog.start()
     lines: list[str] = []
@@ -39,16 +43,12 @@ def run_until(env: dict[str, str], cwd: Path, wanted: str, count: int) -> list[s
                 break
     finally:
         watchdog.cancel()
-        process.kill()
-        process.wait(10)
     return lines
 
 
-@pytest.mark.parametrize("mode", ["polling", "webhook"])
-def test_an_unreachable_bot_api_is_logged_at_once_and_at_each_retry(
-    mode: str, tmp_path: Path
-) -> None:
-    closed = free_port()  # nothing listens there: every connection is refused
+def unreachable(mode: str, tmp_path: Path) -> dict[str, str]:
+    """The environment of a bot whose Bot API refuses every connection."""
+    closed = free_port()  # nothing listens there
     env = {k: v for k, v in os.environ.items() if not k.startswith("COOPBOT_")}
     env |= {
         "COOPBOT_TOKEN": TOKEN,
@@ -63,7 +63,19 @@ def test_an_unreachable_bot_api_is_logged_at_once_and_at_each_retry(
             "COOPBOT_LISTEN": "127.0.0.1",
             "COOPBOT_PORT": str(free_port()),
         }
-    lines = run_until(env, tmp_path, "Bot API unreachable", count=3)
+    return env
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+def test_an_unreachable_bot_api_is_logged_at_once_and_at_each_retry(
+    mode: str, tmp_path: Path
+) -> None:
+    process = start(unreachable(mode, tmp_path), tmp_path)
+    try:
+        lines = read_until(process, "Bot API unreachable", count=3)
+    finally:
+        process.kill()
+        process.wait(10)
     warnings = [line for line in lines if "Bot API unreachable" in line]
     assert len(warnings) == 3, "\n".join(lines)
     delays = []
@@ -74,3 +86,21 @@ def test_an_unreachable_bot_api_is_logged_at_once_and_at_each_retry(
     assert delays == ["1 s", "2 s", "4 s"]
     assert not [line for line in lines if " ERROR " in line or "Traceback" in line]
     assert TOKEN not in "\n".join(lines) and "UNREACHABLE-TOKEN" not in "\n".join(lines)
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+def test_ctrl_c_while_the_bot_api_is_unreachable_stops_without_a_traceback(
+    mode: str, tmp_path: Path
+) -> None:
+    process = start(unreachable(mode, tmp_path), tmp_path)
+    try:
+        lines = read_until(process, "Bot API unreachable", count=1)
+        process.send_signal(signal.SIGINT)
+        assert process.stderr is not None
+        lines += process.stderr.read().splitlines()
+        assert process.wait(30) == 0, "\n".join(lines)
+    finally:
+        process.kill()
+        process.wait(10)
+    assert "Traceback" not in "\n".join(lines)
+    assert lines[-1].endswith("INFO coopbot: stopped before the Bot API answered")
