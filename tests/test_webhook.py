@@ -173,9 +173,6 @@ NOT_UPDATES = {
     "a sender id that is a list": message_of(**{"from": {"id": [77], "is_bot": False}}),
     "text that is a number": message_of(text=5),
     "an entity without a length": message_of(entities=[{"type": "bot_command", "offset": 0}]),
-    "a message from a bot": message_of(
-        **{"from": {"id": 78, "is_bot": True, "first_name": "Spam"}}
-    ),
     "a press without a sender": {
         "update_id": 6,
         "callback_query": {"id": "1", "chat_instance": "1", "data": "menu:show"},
@@ -281,3 +278,19 @@ async def test_an_update_over_1_mb_is_refused_with_413(
         accepted = await client.post(f"{url}/coopbot", json=big, headers=TELEGRAM_SECRET)
         assert accepted.status_code == 200
         assert await replied(api, 77)
+
+
+async def test_an_update_from_a_bot_is_taken_but_not_handled(
+    settings: Settings, engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As an anonymous admin's message in a group comes (from GroupAnonymousBot): refused, it would
+    only be sent again."""
+    anonymous = {"id": 1087968824, "is_bot": True, "first_name": "Group"}
+    group = {"id": -100123, "type": "supergroup", "title": "Coop"}
+    update = message_of(**{"from": anonymous, "chat": group, "text": "/start@coopbot"})
+    async with running(settings, engine, "telegram") as (url, api), httpx.AsyncClient() as client:
+        answer = await client.post(f"{url}/coopbot", json=update, headers=TELEGRAM_SECRET)
+        assert answer.status_code == 200
+        await asyncio.sleep(0.2)  # nothing may come of it
+        assert not [c for c in api.calls if c.chat_id is not None]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
