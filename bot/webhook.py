@@ -23,6 +23,7 @@ import tornado.web
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError
 from sqlalchemy import text
 from telegram import Update
+from telegram.error import NetworkError
 from telegram.ext import Application
 
 from bot.context import SERVICES_KEY, Services
@@ -241,34 +242,38 @@ async def serve(
     no new updates taken, the queued ones handled, persistence and the outbox left in order."""
     public_url, path, secret = webhook_paths(settings)
     stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(signum, stop.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread (tests)
+            pass
     routes: list[tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]] = [
         (path, UpdateHandler, {"bot_application": application, "secret": secret}),
         (r"/health", HealthHandler, {"bot_application": application}),
     ]
     web_application = tornado.web.Application(routes, default_handler_class=NotFoundHandler)
     server = tornado.httpserver.HTTPServer(web_application)
-    async with application:
-        if application.post_init is not None:
-            await application.post_init(application)
-        await application.bot.set_webhook(
-            url=public_url,
-            secret_token=secret,
-            allowed_updates=ALLOWED_UPDATES,
-        )
-        await application.start()
-        server.listen(settings.port, address=settings.listen)
-        # Only now: until the bot has started, Ctrl-C is Python's KeyboardInterrupt, which ends
-        # `coopbot run` while it waits for the Bot API (a stop event would be lost with the try).
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            try:
-                loop.add_signal_handler(signum, stop.set)
-            except (NotImplementedError, RuntimeError):  # not the main thread (tests)
-                pass
-        log.info("coopbot webhook listening on %s:%s", settings.listen, settings.port)
-        await stop.wait()
-        log.info("stopping: no new updates; finishing what is queued")
-        server.stop()
-        await application.stop()
-        if application.post_stop is not None:
-            await application.post_stop(application)
+    try:
+        async with application:
+            if application.post_init is not None:
+                await application.post_init(application)
+            await application.bot.set_webhook(
+                url=public_url,
+                secret_token=secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+            await application.start()
+            server.listen(settings.port, address=settings.listen)
+            log.info("coopbot webhook listening on %s:%s", settings.listen, settings.port)
+            await stop.wait()
+            log.info("stopping: no new updates; finishing what is queued")
+            server.stop()
+            await application.stop()
+            if application.post_stop is not None:
+                await application.post_stop(application)
+    except NetworkError:
+        if not stop.is_set():
+            raise  # `coopbot run` tries again
+        # SIGTERM or Ctrl-C while the Bot API did not answer: asked to stop, so no retry.
+        log.info("stopped before the Bot API answered")

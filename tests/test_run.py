@@ -103,4 +103,4 @@ def test_ctrl_c_while_the_bot_api_is_unreachable_stops_without_a_traceback(
         process.kill()
         process.wait(10)
     assert "Traceback" not in "\n".join(lines)
-    assert lines[-1].endswith("INFO coopbot: stopped before the Bot API answered")
+    assert lines[-1].endswith(" stopped before the Bot API answered")
