@@ -96,9 +96,9 @@ def test_ctrl_c_while_the_bot_api_is_unreachable_stops_without_a_traceback(
     try:
         lines = read_until(process, "Bot API unreachable", count=1)
         process.send_signal(signal.SIGINT)
-        assert process.stderr is not None
-        lines += process.stderr.read().splitlines()
-        assert process.wait(30) == 0, "\n".join(lines)
+        _, rest = process.communicate(timeout=60)  # (a bot that ignores Ctrl-C fails, not hangs)
+        lines += rest.splitlines()
+        assert process.returncode == 0, "\n".join(lines)
     finally:
         process.kill()
         process.wait(10)
