@@ -293,38 +293,58 @@ def _run(settings: Settings) -> int:
     if settings.webhook_url:
         webhook_paths(settings)  # a bad webhook setting stops us before anything starts
     asyncio.run(_upgrade(settings))
+    mode = "webhook" if settings.webhook_url else "long polling"
+    log.info("coopbot starting on %s (%s)", settings.platform, mode)
     delay = 1.0
-    while True:
-        # A fresh application each try: one whose start failed cannot be started again.
-        application = build_application(settings, create_engine(settings.database_url), token=token)
-        try:
-            _serve(application, settings)
-            return 0
-        except InvalidToken:
-            raise UserError("the Bot API refused COOPBOT_TOKEN; check the token") from None
-        except NetworkError as exc:
-            # The Bot API unreachable when we start (once running, PTB retries by itself).
-            log.warning("Bot API unreachable at start (%s); trying again in %.0f s", exc, delay)
-            time.sleep(delay)
-            delay = min(delay * 2, 60.0)
+    try:
+        while True:
+            # A fresh application each try: one whose start failed cannot be started again.
+            application = build_application(
+                settings, create_engine(settings.database_url), token=token
+            )
+            try:
+                _serve(application, settings)
+                return 0
+            except InvalidToken:
+                raise UserError("the Bot API refused COOPBOT_TOKEN; check the token") from None
+            except NetworkError as exc:
+                # The Bot API unreachable when we start (once running, PTB retries by itself
+                # and on_error logs each failure).
+                log.warning("Bot API unreachable at start (%s); trying again in %.0f s", exc, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 60.0)
+    except KeyboardInterrupt:
+        # Ctrl-C before the bot ever ran (it stops cleanly on its own once running).
+        log.info("stopped before the Bot API answered")
+        return 0
 
 
 def _serve(application: Application, settings: Settings) -> None:
+    """One try at running the bot; a NetworkError means the Bot API did not answer at start."""
     from bot.webhook import ALLOWED_UPDATES, serve
 
     if settings.webhook_url:
-        log.info("coopbot starting on %s (webhook)", settings.platform)
         asyncio.run(serve(application, settings))
-    else:
-        log.info("coopbot starting on %s (long polling)", settings.platform)
+        return
+    # run_polling can retry its start by itself (bootstrap_retries), but PTB logs each failed
+    # try at DEBUG, without the reason or the next delay, on the logger the rest of telegram.ext
+    # shares, and has no hook for it: the operator saw nothing while the Bot API was unreachable.
+    # So the first call (getMe, in initialize) is made here, on the loop run_polling then uses,
+    # and its NetworkError reaches _run's retry loop as in webhook mode; run_polling finds the
+    # application initialized and goes on.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_until_complete(application.initialize())
         # PTB stops on SIGINT/SIGTERM: it takes no new updates, finishes the handlers in flight,
         # writes persistence and runs post_stop (the sender hands back its batch).
         application.run_polling(
             allowed_updates=ALLOWED_UPDATES,
             drop_pending_updates=False,
-            close_loop=False,
-            bootstrap_retries=-1,  # the Bot API unreachable at start: keep trying
+            bootstrap_retries=-1,  # deleteWebhook, once getMe has answered: keep trying
         )
+    finally:
+        loop.close()  # (run_polling has closed it already unless initialize failed)
 
 
 if __name__ == "__main__":

@@ -51,3 +51,13 @@ async def show_menu(update: Update, context: BotContext, text: str | None = None
     await context.bot.send_message(
         chat.id, text or t._("Choose from the menu below."), reply_markup=main_menu(t)
     )
+
+
+async def stale_button(update: Update, context: BotContext) -> None:
+    """A button no handler can act on: from an old message, forged, or a staff button pressed by
+    a member. One answer for all, so a member cannot tell staff buttons from stale ones."""
+    query = update.callback_query
+    assert query is not None
+    t = context.t
+    await query.answer(t._("This button is no longer active."))
+    await show_menu(update, context, t._("That button is from an older message. Here is the menu."))

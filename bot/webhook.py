@@ -4,6 +4,8 @@ room for a second route.
 
 Telegram sends the secret in the X-Telegram-Bot-Api-Secret-Token header, checked on every request.
 Bale's setWebhook takes only a URL, so there the secret is the last part of the webhook's path.
+Either way a request without the secret is refused before its body is read, and a body with the
+secret is handed to the bot only if it is an update of the shape the handlers rely on.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ import hmac
 import json
 import logging
 import signal
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import tornado.httpserver
 import tornado.web
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError
 from sqlalchemy import text
 from telegram import Update
+from telegram.error import NetworkError
 from telegram.ext import Application
 
 from bot.context import SERVICES_KEY, Services
@@ -28,27 +32,171 @@ from bot.settings import Settings, SettingsError
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query"]
+# No real update comes near it (a message holds at most 4,096 characters); it bounds what a
+# request may make the server hold in memory.
+MAX_UPDATE_BYTES = 1_000_000
+
+# --- what an update must look like ---------------------------------------------------------------
+# PTB's Update.de_json trusts its input (it comes from the Bot API) and keeps a text where a number
+# belongs, or a message without its chat; the handlers would then fail on it, or store it. So the
+# parts of an update Coopbot reads are checked first, with the types the Bot API promises; the rest
+# is PTB's to read, and what nobody reads is not looked at.
+
+# The Bot API: identifiers have "at most 52 significant bits" (so they fit the database's BIGINT).
+Id = Annotated[int, Field(gt=-(2**53), lt=2**53)]
 
 
+class _Shape(BaseModel):
+    model_config = ConfigDict(strict=True, allow_inf_nan=False)
+
+
+class _User(_Shape):
+    id: Id
+    is_bot: bool
+    first_name: str
+    language_code: str | None = None
+
+
+class _Chat(_Shape):
+    id: Id
+    type: str
+
+
+class _Entity(_Shape):
+    type: str
+    offset: NonNegativeInt
+    length: NonNegativeInt
+
+
+class _Location(_Shape):
+    latitude: float
+    longitude: float
+
+
+class _Contact(_Shape):
+    phone_number: str
+    user_id: Id | None = None
+
+
+class _File(_Shape):
+    file_id: str
+    file_name: str | None = None
+    mime_type: str | None = None
+    file_size: NonNegativeInt | None = None
+
+
+class _Message(_Shape):
+    message_id: Id
+    date: int
+    chat: _Chat
+    sender: _User | None = Field(None, alias="from")
+    text: str | None = None
+    caption: str | None = None
+    entities: list[_Entity] | None = None
+    caption_entities: list[_Entity] | None = None
+    location: _Location | None = None
+    contact: _Contact | None = None
+    document: _File | None = None
+    photo: list[_File] | None = None
+
+
+class _Press(_Shape):
+    id: str
+    sender: _User = Field(alias="from")
+    data: str | None = None
+    message: _Message | None = None  # the bot's own message the button is on
+
+
+class _Update(_Shape):
+    update_id: Id
+    message: _Message | None = None
+    edited_message: _Message | None = None
+    callback_query: _Press | None = None
+
+
+class NotAnUpdate(ValueError):
+    """A body that is not an update the bot can take, in one line for the log."""
+
+
+def read_update(body: bytes, application: Application) -> Update:
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # (RecursionError: brackets nested too deep)
+        raise NotAnUpdate(f"not JSON: {exc}") from None
+    try:
+        _Update.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "the body"
+        raise NotAnUpdate(f"{where}: {error['msg']}") from None
+    try:
+        return Update.de_json(data, application.bot)
+    except Exception as exc:  # de_json raises whatever a malformed part provokes in it
+        raise NotAnUpdate(f"{type(exc).__name__}: {exc}") from None
+
+
+# --- the server ----------------------------------------------------------------------------------
+
+
+@tornado.web.stream_request_body
 class UpdateHandler(tornado.web.RequestHandler):
+    """Streamed, so that prepare() can refuse a request before its body is read."""
+
     # (tornado's own handler takes `application`, hence `bot_application` here)
     def initialize(self, bot_application: Application, secret: str | None) -> None:
         self.bot_application = bot_application
         self.secret = secret
+        self.body = bytearray()
 
-    async def post(self) -> None:
+    def prepare(self) -> None:
         if self.secret is not None:
             given = self.request.headers.get(SECRET_HEADER, "")
             if not hmac.compare_digest(given.encode(), self.secret.encode()):
                 log.warning("webhook request with a wrong secret from %s", self.request.remote_ip)
                 raise tornado.web.HTTPError(403)
+        length = self.request.headers.get("Content-Length", "")  # (a malformed one: tornado's 400)
+        if length.isascii() and length.isdigit() and int(length) > MAX_UPDATE_BYTES:
+            self._too_large()
+
+    def data_received(self, chunk: bytes) -> None:
+        # A chunked body has no Content-Length to check in prepare(). (tornado's own
+        # max_body_size would answer 400 with a bare status line, not 413.)
+        self.body += chunk
+        if len(self.body) > MAX_UPDATE_BYTES and not self._finished:
+            self._too_large()
+
+    def _too_large(self) -> None:
+        log.warning(
+            "webhook request over %s bytes from %s", MAX_UPDATE_BYTES, self.request.remote_ip
+        )
+        # tornado then closes the connection rather than read the rest of the body.
+        self.send_error(413)
+
+    async def post(self) -> None:
+        if self._finished:
+            return
         try:
-            update = Update.de_json(json.loads(self.request.body), self.bot_application.bot)
-        except (ValueError, TypeError, KeyError) as exc:
+            update = read_update(bytes(self.body), self.bot_application)
+        except NotAnUpdate as exc:
             log.warning("webhook request that is not an update: %s", exc)
             raise tornado.web.HTTPError(400) from None
+        user = update.effective_user
+        if user is not None and user.is_bot:
+            # Telegram delivers an anonymous group admin's messages "from" GroupAnonymousBot.
+            # Coopbot serves people (its handlers expect a member), and a refusal would only
+            # have the platform send it again: taken, not handled.
+            log.debug("webhook update %s is from a bot: not handled", update.update_id)
+            return
         await self.bot_application.update_queue.put(update)
         self.set_status(200)
+
+
+@tornado.web.stream_request_body
+class NotFoundHandler(tornado.web.RequestHandler):
+    """Any other path (on Bale, a path without the secret): 404 before the body is read."""
+
+    def prepare(self) -> None:
+        raise tornado.web.HTTPError(404)
 
 
 class HealthHandler(tornado.web.RequestHandler):
@@ -104,21 +252,28 @@ async def serve(
         (path, UpdateHandler, {"bot_application": application, "secret": secret}),
         (r"/health", HealthHandler, {"bot_application": application}),
     ]
-    server = tornado.httpserver.HTTPServer(tornado.web.Application(routes))
-    async with application:
-        if application.post_init is not None:
-            await application.post_init(application)
-        await application.bot.set_webhook(
-            url=public_url,
-            secret_token=secret,
-            allowed_updates=ALLOWED_UPDATES,
-        )
-        await application.start()
-        server.listen(settings.port, address=settings.listen)
-        log.info("coopbot webhook listening on %s:%s", settings.listen, settings.port)
-        await stop.wait()
-        log.info("stopping: no new updates; finishing what is queued")
-        server.stop()
-        await application.stop()
-        if application.post_stop is not None:
-            await application.post_stop(application)
+    web_application = tornado.web.Application(routes, default_handler_class=NotFoundHandler)
+    server = tornado.httpserver.HTTPServer(web_application)
+    try:
+        async with application:
+            if application.post_init is not None:
+                await application.post_init(application)
+            await application.bot.set_webhook(
+                url=public_url,
+                secret_token=secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+            await application.start()
+            server.listen(settings.port, address=settings.listen)
+            log.info("coopbot webhook listening on %s:%s", settings.listen, settings.port)
+            await stop.wait()
+            log.info("stopping: no new updates; finishing what is queued")
+            server.stop()
+            await application.stop()
+            if application.post_stop is not None:
+                await application.post_stop(application)
+    except NetworkError:
+        if not stop.is_set():
+            raise  # `coopbot run` tries again
+        # SIGTERM or Ctrl-C while the Bot API did not answer: asked to stop, so no retry.
+        log.info("stopped before the Bot API answered")

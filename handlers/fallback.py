@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from bot.replies import UNKNOWN_COMMAND, show_menu
+from bot.replies import UNKNOWN_COMMAND, show_menu, stale_button
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
@@ -22,14 +22,6 @@ async def unexpected(update: Update, context: BotContext) -> None:
         context,
         context.t._("I did not understand that. Please choose from the menu below."),
     )
-
-
-async def stale_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    assert query is not None
-    t = context.t
-    await query.answer(t._("This button is no longer active."))
-    await show_menu(update, context, t._("That button is from an older message. Here is the menu."))
 
 
 def build_handler() -> list[BaseHandler]:

@@ -53,3 +53,37 @@ async def test_a_stale_button_answer_names_the_old_message(chat: Member) -> None
     await chat.press_data("old:thing:1")
     assert chat.texts == ["این دکمه مربوط به پیامی قدیمی است. منوی اصلی:"]
     assert chat.last.buttons == MENU_FA
+
+
+def seen(member: Member) -> list[tuple[str, dict]]:
+    """What the member's app received in answer, but for the id of the press it answers."""
+    return [
+        (call.method, {k: v for k, v in call.params.items() if k != "callback_query_id"})
+        for call in member.replies
+    ]
+
+
+# Every staff button (handlers/broadcast.py draws them) and one of a staff journey that does not exist.
+STAFF_BUTTONS = [
+    "bc:ch:1.beekeeping",
+    "bc:pv:1.0",
+    "bc:p:1.IR-08",
+    "bc:aud:1",
+    "bc:pre:1",
+    "bc:go:1",
+    "bc:x:1",
+    "bc:stop:1",
+    "adm:grant:1001",
+]
+
+
+@pytest.mark.parametrize("data", STAFF_BUTTONS)
+async def test_a_member_pressing_a_staff_button_sees_what_a_stale_button_shows(
+    chat: Member, data: str
+) -> None:
+    await chat.press_data("zzz")
+    stale = seen(chat)
+    await chat.press_data(data)
+    assert seen(chat) == stale
+    assert stale[0] == ("answerCallbackQuery", {"text": "این دکمه دیگر فعال نیست."})
+    assert chat.texts == ["این دکمه مربوط به پیامی قدیمی است. منوی اصلی:"]
