@@ -29,11 +29,14 @@ log = logging.getLogger(__name__)
 
 
 def is_private_request(update: Update) -> bool:
-    """A new message or a button press in a private chat: what the journeys are for. Edits are not
-    new requests (a live location's moves arrive as edits), nor are chat-member changes."""
+    """A person's new message or button press in a private chat: what the journeys are for. Edits
+    are not new requests (a live location's moves arrive as edits), nor are chat-member changes;
+    a bot (an anonymous group admin's messages come "from" one) is no member."""
     if update.message is None and update.callback_query is None:
         return False
-    chat = update.effective_chat
+    user, chat = update.effective_user, update.effective_chat
+    if user is not None and user.is_bot:
+        return False
     return chat is None or chat.type == Chat.PRIVATE
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.schema import lookups, users
+from db.text import storable
 
 
 def _now() -> dt.datetime:
@@ -55,7 +56,7 @@ async def record(
     outcome: str = "ok",
     detail: str = "",
 ) -> None:
-    row = _theirs(platform, user_id, journey, outcome, detail=detail[:64], at=_now())
+    row = _theirs(platform, user_id, journey, outcome, detail=storable(detail, 64), at=_now())
     async with engine.begin() as connection:
         await connection.execute(_RECORD, row)
 
@@ -99,7 +100,7 @@ async def record_within_limit(
         await connection.execute(_HOLD_MEMBER, {"member_platform": platform, "member": user_id})
         if (await connection.execute(_COUNT, parameters)).scalar_one() >= limit:
             return None
-        row = _theirs(platform, user_id, journey, outcome, detail=detail[:64], at=now)
+        row = _theirs(platform, user_id, journey, outcome, detail=storable(detail, 64), at=now)
         recorded = await connection.execute(_RECORD.returning(lookups.c.id), row)
         return int(recorded.scalar_one())
 

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.models import Model, as_utc, pack, unpack
 from db.schema import announcements, deliveries, users
+from db.text import storable
 from db.users import audience
 
 LEASE = dt.timedelta(seconds=60)
@@ -369,7 +370,7 @@ async def draft(
                     platform=platform,
                     created_by=created_by,
                     created_at=_now(),
-                    text=text,
+                    text=storable(text),
                     media_kind=media_kind,
                     media_file_id=media_file_id,
                     status="draft",

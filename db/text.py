@@ -22,6 +22,12 @@ _STRAY_ZWNJ = re.compile(f"(?<!\\w){ZWNJ}|{ZWNJ}(?!\\w)")
 _SPACES = re.compile(r"\s+")
 
 
+def storable(text: str, limit: int | None = None) -> str:
+    """Text from a person as a column can hold it: cut to `limit`, and without NUL characters,
+    which PostgreSQL's text types refuse (a fuzzer's first name, a pasted binary string)."""
+    return text.replace("\x00", "")[:limit]
+
+
 def to_ascii_digits(text: str) -> str:
     """Persian (۰-۹) and Arabic-Indic (٠-٩) digits to ASCII digits."""
     return digits.fa_to_en(digits.ar_to_fa(text))

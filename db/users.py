@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from db.models import Recipient, User, pack
 from db.schema import subscriptions as subs
 from db.schema import users
+from db.text import storable
 
 PROFILE_FIELDS = frozenset(
     {"locale", "province_id", "county_id", "value_chain", "setup_done", "blocked", "tags"}
@@ -71,7 +72,7 @@ async def touch(
     marked blocked, or last_seen older than LAST_SEEN_EVERY."""
     now = _now()
     key = {"platform": platform, "user_id": user_id}
-    first_name = first_name[:128]
+    first_name = storable(first_name, 128)
     async with engine.connect() as connection:
         row = (await connection.execute(_MEMBER, key)).one_or_none()
         if row is not None:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import inspect, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db import users
+from db import lookups, outbox, users
 from db.engine import SQLITE_BUSY_TIMEOUT_MS, create_engine, upgrade
 from db.reference import reference
 from db.schema import metadata
@@ -150,3 +150,19 @@ def test_reference_data_has_every_province_county_and_chain() -> None:
     ]
     assert ref.provinces["IR-08"].name_fa == "کرمان"
     assert {c.province_id for c in ref.counties.values()} == set(ref.provinces)
+
+
+@both
+async def test_text_with_nul_characters_is_stored_without_them(engine: AsyncEngine) -> None:
+    """PostgreSQL refuses U+0000 in text; a member's name or words may hold one."""
+    member = await users.touch(engine, "telegram", 1, 1, "Ma\x00ryam")
+    assert member.first_name == "Maryam"
+    await lookups.record(engine, "telegram", 1, "programs", "search", "وام\x00")
+    assert (
+        await lookups.latest_detail(
+            engine, "telegram", 1, "programs", "search", dt.timedelta(minutes=1)
+        )
+        == "وام"
+    )
+    draft = await outbox.draft(engine, "telegram", 1, "اطلاعیه\x00")
+    assert draft.text == "اطلاعیه"
