@@ -10,12 +10,14 @@ import asyncio
 import sys
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application
 
 from bot.app import build_application
 from bot.offline import OFFLINE_TOKEN, ApiCall, Member, OfflineBotApi
 from bot.settings import Settings
 from bot.text import to_ascii_digits
+from db import outbox
 from db.engine import create_engine, upgrade
 
 HELP = (
@@ -86,17 +88,22 @@ async def chat(settings: Settings, user_id: int, locale: str | None, admin: bool
     engine = create_engine(settings.database_url)
     await upgrade(engine)
     api = OfflineBotApi()
-    application: Application = build_application(settings, engine, token=OFFLINE_TOKEN, request=api)
+    # The database may be a real one (a staff member trying the bot on the server): its sender
+    # delivers only to the member played here, and everyone else's deliveries are left exactly
+    # as they are for `coopbot run` to send.
+    application: Application = build_application(
+        settings, engine, token=OFFLINE_TOKEN, request=api, deliver_only=frozenset({user_id})
+    )
     member = Member(application, api, user_id, first_name="Member", language_code=locale)
     async with application:
         # Started as `coopbot run` starts it, so the outbox sender and the broadcast progress job
-        # run here too: a staff member sees a broadcast go out.
+        # run here too: a staff member sees their own copy of a broadcast arrive.
         await application.start()
         if application.post_init is not None:
             await application.post_init(application)
         print(HELP)
         try:
-            await _loop(member)
+            await _loop(member, Outbox(engine, settings.platform, user_id))
         finally:
             if application.post_stop is not None:
                 await application.post_stop(application)
@@ -104,7 +111,30 @@ async def chat(settings: Settings, user_id: int, locale: str | None, admin: bool
     await engine.dispose()
 
 
-async def _loop(member: Member) -> None:
+class Outbox:
+    """What waits in the outbox for members other than the one played here, told when it changes:
+    this terminal sends none of it, the running bot (`coopbot run`) does."""
+
+    def __init__(self, engine: AsyncEngine, platform: str, user_id: int) -> None:
+        self.engine, self.platform, self.user_id = engine, platform, user_id
+        self.told = 0
+
+    async def news(self) -> str | None:
+        waiting = await outbox.pending_count(self.engine, self.platform, excluding={self.user_id})
+        if waiting == self.told:
+            return None
+        self.told = waiting
+        if waiting == 0:
+            return "   (outbox: nothing waits for other members now)"
+        plural = "s wait" if waiting != 1 else " waits"
+        return (
+            f"   (outbox: {waiting:,} message{plural} for other members; the running bot "
+            f"(coopbot run, {self.platform}) sends them, this terminal only member "
+            f"{self.user_id}'s)"
+        )
+
+
+async def _loop(member: Member, waiting: Outbox) -> None:
     presses: list[Any] = []
     await member.send("/start")
     printed = 0
@@ -117,6 +147,9 @@ async def _loop(member: Member) -> None:
             if shown:
                 print(shown)
         printed = len(calls)
+        news = await waiting.news()
+        if news:
+            print(news)
         lines, presses = button_lines(member)
         print("\n".join(lines))
         try:

@@ -312,10 +312,13 @@ async def mark_blocked(engine: AsyncEngine, worker: str, delivery: Delivery) -> 
         )
 
 
-async def pending_count(engine: AsyncEngine, platform: str) -> int:
+async def pending_count(engine: AsyncEngine, platform: str, excluding: Collection[int] = ()) -> int:
+    """Deliveries not yet sent nor ended, but those to the members in `excluding`."""
     query = select(func.count()).where(
         deliveries.c.platform == platform, deliveries.c.status.in_(("pending", "sending"))
     )
+    if excluding:
+        query = query.where(deliveries.c.user_id.not_in(sorted(excluding)))
     async with engine.connect() as connection:
         return int((await connection.execute(query)).scalar_one())
 

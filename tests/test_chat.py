@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -92,3 +93,31 @@ def test_a_staff_member_sees_a_broadcast_go_out_in_the_terminal(
     out = capsys.readouterr().out
     assert "🤖 جلسه فردا" in out  # the staff member is in the audience too
     assert "✅ اطلاعیه برای ۱ عضو فرستاده شد." in out
+
+
+def test_trying_the_bot_leaves_other_members_deliveries_as_they_were(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], embedded_database: Path
+) -> None:
+    """A staff member tries the bot on a server whose database is the real one: the announcement
+    queued there stays queued for `coopbot run`, and they are told so."""
+    assert main(["db", "upgrade"]) == 0
+    with sqlite3.connect(embedded_database / "coopbot.db") as connection:
+        connection.executemany(
+            "INSERT INTO users (platform, user_id, chat_id, first_seen, last_seen, setup_done) "
+            "VALUES ('telegram', ?, ?, '2026-11-01', '2026-11-01', 1)",
+            [(501, 501), (502, 502)],
+        )
+    assert main(["broadcast", "--text", "اطلاعیه آزمایشی"]) == 0
+    capsys.readouterr()
+    _type(monkeypatch, ["/quit"])
+    assert main(["chat"]) == 0
+    out = capsys.readouterr().out
+    with sqlite3.connect(embedded_database / "coopbot.db") as connection:
+        rows = connection.execute(
+            "SELECT user_id, status, attempts, claimed_by FROM deliveries ORDER BY user_id"
+        ).fetchall()
+    assert rows == [(501, "pending", 0, None), (502, "pending", 0, None)]
+    assert (
+        "   (outbox: 2 messages wait for other members; the running bot (coopbot run, telegram) "
+        "sends them, this terminal only member 1's)"
+    ) in out
