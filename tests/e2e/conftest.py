@@ -49,19 +49,31 @@ def wait_for_port(port: int, seconds: float = 15) -> None:
 
 
 class Emulator:
-    """The Bot API emulator process; it can be killed and started again on the same port."""
+    """The Bot API emulator process; it can be killed and started again on the same port.
+    `options` are its own (`--bale`, `--rate N`, ...: see its README)."""
 
-    def __init__(self, folder: Path, log: Path) -> None:
+    def __init__(self, folder: Path, log: Path, *options: str) -> None:
         self.folder, self.log, self.port = folder, log, free_port()
+        self.options = options
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        # It forgets messages after STORE_TIMEOUT seconds (60 by default): longer than any test.
+        env = {**os.environ, "STORE_TIMEOUT": "3600"}
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                ["node", "server.js", str(self.port)], cwd=self.folder, stdout=log, stderr=log
+                ["node", "server.js", str(self.port), *self.options],
+                cwd=self.folder,
+                stdout=log,
+                stderr=log,
+                env=env,
             )
         wait_for_port(self.port)
+
+    def refused(self) -> int:
+        """How many sends its --rate limit refused so far."""
+        return int(httpx.post(f"{self.url}/getRefused").json()["result"])
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -114,6 +126,8 @@ class BotProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        """Start it and wait until it says it started (again, after a restart)."""
+        starts = self._log().count(self.started)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "bot.cli", "run"],
@@ -123,15 +137,24 @@ class BotProcess:
                 stderr=log,
             )
         end = time.monotonic() + 60
-        while self.started not in self.log.read_bytes():
+        while self._log().count(self.started) == starts:
             if self.process.poll() is not None or time.monotonic() > end:
                 raise RuntimeError("coopbot run did not start:\n" + self.log.read_text()[-3000:])
             time.sleep(0.1)
+
+    def _log(self) -> bytes:
+        return self.log.read_bytes() if self.log.exists() else b""
 
     def stop(self) -> int:
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(30)
+
+    def kill(self) -> None:
+        """kill -9: no clean stop, nothing handed back."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(30)
 
 
 @pytest.fixture(scope="session")
