@@ -230,19 +230,16 @@ async def import_file(
             N_("unknown kind {kind}; the kinds are: {kinds}"), kind=kind, kinds=", ".join(KINDS)
         )
     if isinstance(source, Path):
-        data, filename = await asyncio.to_thread(source.read_bytes), filename or source.name
+        filename = filename or source.name
     elif filename is None:
         raise ValueError("a file given as bytes needs its filename (.csv or .xlsx)")
-    else:
-        data = source
-    sheet = read_sheet(data, filename)
-    header = _check_header(sheet.header, spec)
-    if not sheet.rows:
-        raise ImportFileError(N_("the file has column names but no rows under them"))
-    report = ImportReport(kind=kind, dry_run=dry_run, rows=len(sheet.rows))
-    # Rows are checked before the write transaction opens: on SQLite a writer blocks the bot.
     known = await _load_known(engine)
-    rows = _check_rows(sheet, header, spec, known, report, progress)
+    # Reading a workbook and checking every row is CPU work, minutes of it for a large file
+    # (openpyxl, pydantic): in a thread, so that the bot goes on answering members meanwhile.
+    # It is done before the write transaction opens: on SQLite a writer blocks the bot.
+    report, rows = await asyncio.to_thread(
+        _check_file, kind, spec, source, filename, known, dry_run=dry_run, progress=progress
+    )
     if report.ok and dry_run:
         async with engine.connect() as connection:
             await _apply(connection, spec, rows, report, demo=demo)
@@ -254,6 +251,27 @@ async def import_file(
     if progress is not None:
         progress(report.rows, report.rows)
     return report
+
+
+def _check_file(
+    kind: str,
+    spec: Kind,
+    source: Path | bytes,
+    filename: str,
+    known: Known,
+    *,
+    dry_run: bool,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[ImportReport, list[dict[str, Any]]]:
+    """The file read and every row checked: what was found, and the accepted rows as table
+    values. Blocking work, for a thread; it touches no database."""
+    data = source.read_bytes() if isinstance(source, Path) else source
+    sheet = read_sheet(data, filename)
+    header = _check_header(sheet.header, spec)
+    if not sheet.rows:
+        raise ImportFileError(N_("the file has column names but no rows under them"))
+    report = ImportReport(kind=kind, dry_run=dry_run, rows=len(sheet.rows))
+    return report, _check_rows(sheet, header, spec, known, report, progress)
 
 
 def _check_header(header: list[str], spec: Kind) -> list[str]:

@@ -1,7 +1,9 @@
 """Staff import a spreadsheet by sending it to the bot: the same as `coopbot import`, from a phone.
 
-The caption names what the file holds (and may ask for a dry run); the answer is the import report
-in the staff member's language. A member who is not staff and sends a file gets the fallback's answer.
+The caption names what the file holds (and may ask for a dry run). Staff are told at once that the
+file is being checked, which can take a while for a large one (members are answered meanwhile), then
+get the import report in their language. A member who is not staff and sends a file gets the
+fallback's answer.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from bot.context import BotContext
 from bot.i18n import N_, Translator, all_translations
 from bot.replies import say
 from bot.text import ZWNJ, normalize, search_key
-from db.importers import KINDS, ImportFileError, format_report, import_file
+from db.importers import KIND_NAMES, KINDS, ImportFileError, format_report, import_file
 from db.sheets import SUFFIXES
 from handlers import fallback
 
@@ -96,6 +98,8 @@ async def receive(update: Update, context: BotContext) -> None:
     if kind is None:
         await say(update, context, _how_to_caption(t))
         return
+    checking = t._("⏳ Checking the {kind} file…").format(kind=t._(KIND_NAMES[kind]))
+    await say(update, context, checking)
     file = await context.bot.get_file(document.file_id)
     data = bytes(await file.download_as_bytearray())
     try:
