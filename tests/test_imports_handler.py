@@ -9,15 +9,18 @@ from importlib import resources
 import pytest
 from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.ext import Application
 
 from bot.i18n import translator
 from bot.offline import Member
+from bot.sender import Sender
 from db import importers
 from db.schema import audit_log, programs
 from handlers.imports import read_caption
 from tests.conftest import ADMIN_ID, MemberFactory
 from tests.test_fallback import HINT
 from tests.test_importers import coop, table_of
+from tests.test_notify import applications_csv, watch_it
 from tests.test_start import MENU_FA
 
 PROGRAMS_CSV = (resources.files("db.reference") / "programs.csv").read_bytes()
@@ -200,3 +203,39 @@ async def test_members_are_answered_while_a_file_is_checked(
         "ورود برنامه‌ها انجام شد: ۱۷ ردیف؛ ۱۷ تازه، ۰ به‌روزشده، ۰ بدون تغییر.",
     ]
 
+
+async def test_an_applications_file_queues_a_notice_for_each_watching_member(
+    app: Application, staff: Member, chat: Member, engine: AsyncEngine
+) -> None:
+    first = applications_csv("under_review", "1405/08/01")
+    await staff.send_document("applications.csv", first, caption="درخواست‌ها")
+    await watch_it(chat)
+    second = applications_csv("approved", "1405/08/20", "قرارداد را امضا کنید.")
+    await staff.send_document("applications.csv", second, caption="درخواست‌ها")
+    assert staff.texts == [
+        "⏳ در حال بررسی فایل درخواست‌ها…",
+        "ورود درخواست‌ها انجام شد: ۱ ردیف؛ ۰ تازه، ۱ به‌روزشده، ۰ بدون تغییر.\n"
+        "تغییر وضعیت‌های ثبت‌شده: ۱\n"
+        "اعلان تغییر وضعیت برای اعضایی که خواسته بودند در صف ارسال است: ۱",
+    ]
+    await Sender(app.bot, engine, "telegram", 100, "test").run_once()
+    notice = chat.calls[-1]
+    assert (notice.method, notice.chat_id) == ("sendMessage", chat.chat_id)
+    assert notice.text == (
+        "🔔 وضعیت درخواست AB123456 تغییر کرد: تأیید شده (۲۰ آبان ۱۴۰۵).\n"
+        "گام بعدی: قرارداد را امضا کنید."
+    )
+
+
+async def test_a_dry_run_queues_no_notice(staff: Member, chat: Member) -> None:
+    await staff.send_document(
+        "applications.csv", applications_csv("under_review", "1405/08/01"), caption="درخواست‌ها"
+    )
+    await watch_it(chat)
+    changed = applications_csv("approved", "1405/08/20")
+    await staff.send_document("applications.csv", changed, caption="درخواست‌ها آزمایشی")
+    assert staff.texts == [
+        "⏳ در حال بررسی فایل درخواست‌ها…",
+        "بررسی آزمایشی درخواست‌ها: همه ۱ ردیف درست است و چیزی ثبت نشد. با ورود واقعی، ۰ ردیف "
+        "افزوده و ۱ ردیف به‌روز می‌شود و ۰ ردیف بدون تغییر می‌ماند.",
+    ]
