@@ -146,11 +146,15 @@ async def _import(settings: Settings, kind: str, path: Path, dry_run: bool) -> i
             engine, kind, path, dry_run=dry_run, progress=_progress_bar
         )
     except ImportFileError as exc:
-        raise UserError(f"{path}: {exc}") from None
+        raise UserError(f"{path}: {exc.text(number=_number)}") from None
     finally:
         await engine.dispose()
-    print(format_outcome(outcome))
+    print(format_outcome(outcome, number=_number))
     return 0 if outcome.report.ok else 1
+
+
+def _number(value: int) -> str:
+    return f"{value:,}"
 
 
 async def _broadcast(settings: Settings, text: str, chains: set[str], provinces: set[str]) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -222,7 +223,8 @@ async def import_file(
 ) -> ImportReport:
     """Check every row of the file and, unless `dry_run` or a row is rejected, write them all.
 
-    Raises ImportFileError when the file as a whole is unusable (its type, encoding, columns).
+    Raises ImportFileError when the file as a whole is unusable (its type, encoding, columns), or
+    bigger than db.sheets.LIMITS.
     """
     spec = KIND_SPECS.get(kind)
     if spec is None:
@@ -264,14 +266,16 @@ def _check_file(
     progress: Callable[[int, int], None] | None,
 ) -> tuple[ImportReport, list[dict[str, Any]]]:
     """The file read and every row checked: what was found, and the accepted rows as table
-    values. Blocking work, for a thread; it touches no database."""
-    data = source.read_bytes() if isinstance(source, Path) else source
-    sheet = read_sheet(data, filename)
-    header = _check_header(sheet.header, spec)
-    if not sheet.rows:
+    values. Blocking work, for a thread; it touches no database. The rows are checked as they
+    are read, so only the accepted values are kept, never the whole file."""
+    report = ImportReport(kind=kind, dry_run=dry_run)
+    opened = source.open("rb") if isinstance(source, Path) else io.BytesIO(source)
+    with opened as binary, read_sheet(binary, filename) as sheet:
+        header = _check_header(sheet.header, spec)
+        rows = _check_rows(sheet, header, spec, known, report, progress)
+    if not report.rows:
         raise ImportFileError(N_("the file has column names but no rows under them"))
-    report = ImportReport(kind=kind, dry_run=dry_run, rows=len(sheet.rows))
-    return report, _check_rows(sheet, header, spec, known, report, progress)
+    return report, rows
 
 
 def _check_header(header: list[str], spec: Kind) -> list[str]:
@@ -324,8 +328,9 @@ def _check_rows(
     values: list[dict[str, Any]] = []
     first_line: dict[str, int] = {}
     for done, (line, cells) in enumerate(sheet.rows, start=1):
+        report.rows = done
         if progress is not None and done % PROGRESS_EVERY == 0:
-            progress(done, report.rows)
+            progress(done, max(done, sheet.expected_rows))
         shape = _shape_error(line, cells, len(header), sheet.is_csv)
         if shape is not None:
             report.errors.append(shape)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import os
 import random
 import time
 from collections.abc import Mapping
@@ -634,17 +633,6 @@ async def test_demo_imports_are_labelled_demo(engine: AsyncEngine) -> None:
 
 
 # --- coopbot import ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def shell(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str) -> Path:
-    """The environment `coopbot` runs in: only the database URL set, a clean working folder."""
-    for name in list(os.environ):
-        if name.startswith("COOPBOT_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("COOPBOT_DATABASE_URL", database_url)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def test_coopbot_import_prints_the_report_and_exits_0(
