@@ -201,6 +201,13 @@ def _header(first: tuple[int, list[Cell]] | None) -> list[str]:
 
 # --- CSV ---------------------------------------------------------------------------------------
 
+# A byte-order mark says which encoding follows; without one a CSV is UTF-8 or Windows-1256.
+_MARKS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
 
 def _csv_rows(source: IO[bytes]) -> tuple[int, Rows]:
     encoding, lines = _csv_encoding(source)
@@ -209,20 +216,28 @@ def _csv_rows(source: IO[bytes]) -> tuple[int, Rows]:
 
 
 def _csv_encoding(source: IO[bytes]) -> tuple[str, int]:
-    """The encoding the file is in, and its number of lines, from one pass over it."""
-    # UTF-8 (with or without a byte-order mark), else Windows-1256, what Persian Excel saves.
-    for encoding in ("utf-8-sig", "cp1256"):
+    """The encoding the file is in and its number of lines, from a pass over it (two when it
+    is neither marked nor UTF-8)."""
+    start = source.read(len(codecs.BOM_UTF8))
+    marked = [encoding for mark, encoding in _MARKS if start.startswith(mark)]
+    for encoding in marked[:1] or ["utf-8", "cp1256"]:
         lines = _lines_if_text(source, encoding)
         if lines is not None:
             return encoding, lines
-    raise ImportFileError(N_("cannot read the file as text; save it as CSV UTF-8 or .xlsx"))
+    raise ImportFileError(
+        N_(
+            "cannot read the file as text: a CSV must be in UTF-8, UTF-16 or Windows-1256 "
+            "(Arabic); save it as “CSV UTF-8” or as .xlsx"
+        )
+    )
 
 
 def _lines_if_text(source: IO[bytes], encoding: str) -> int | None:
-    """How many lines the file has if it is text in this encoding, else None. Refuses a file
-    with too many lines before reading the rest."""
+    """How many lines the file has if it is text in this encoding (and, read as Windows-1256,
+    looks like Persian); else None. Refuses a file with too many lines before reading the rest."""
     source.seek(0)
     decoder = codecs.getincrementaldecoder(encoding)()
+    script = _Script() if encoding == "cp1256" else None
     newlines = returns = 0
     while True:
         chunk = source.read(CHUNK)
@@ -235,9 +250,48 @@ def _lines_if_text(source: IO[bytes], encoding: str) -> int | None:
         newlines, returns = newlines + text.count("\n"), returns + text.count("\r")
         if max(newlines, returns) > LIMITS.lines:
             raise _too_many_rows()
+        if script is not None:
+            script.read(text)
         if not chunk:
             break
+    if script is not None and not script.persian:
+        return None
     return max(newlines, returns)
+
+
+# Letters (and, for Arabic, the vowel marks written on them) that Windows-1256 can give.
+_LATIN = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
+_ARABIC = "\u0610-\u061a\u0620-\u065f\u066e-\u06d3\u06d5"
+_ARABIC_LETTER = re.compile("[\u0620-\u064a\u066e-\u06d3\u06d5]")
+_ACCENTED_LATIN = re.compile("[\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f]")
+_MIXED_WORD = re.compile(f"[{_LATIN}][{_ARABIC}]|[{_ARABIC}][{_LATIN}]")
+
+
+class _Script:
+    """Whether text decoded as Windows-1256 is Persian, as Persian Excel saves it, or another
+    encoding misread. Windows-1256 gives a character for every byte, so decoding never fails and
+    a Latin-1 file would be imported as nonsense. But the letters tell: Persian gives Arabic
+    letters in words of their own; a Latin-1 or Windows-1252 file ("José Müller, Straße") gives
+    accented Latin letters, and Arabic letters inside Latin words ("Straكe"). Counting is enough
+    for this yes-or-no; no dependency of ours guesses encodings (chardet and charset-normalizer,
+    which weigh dozens of them, are not among them)."""
+
+    def __init__(self) -> None:
+        self.arabic = self.latin = 0
+        self.mixed = False
+        self._last = ""  # a word may run over two chunks
+
+    def read(self, text: str) -> None:
+        self.mixed = self.mixed or _MIXED_WORD.search(self._last + text) is not None
+        self.arabic += len(text) - len(_ARABIC_LETTER.sub("", text))
+        self.latin += len(text) - len(_ACCENTED_LATIN.sub("", text))
+        self._last = text[-1:]
+
+    @property
+    def persian(self) -> bool:
+        # Overwhelmingly Arabic letters (nine in ten at least): a Persian file may hold a name like
+        # "Café", a few of them.
+        return not self.mixed and self.latin * 9 <= self.arabic
 
 
 def _csv_records(text: IO[str]) -> Rows:

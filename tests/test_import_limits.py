@@ -1,7 +1,9 @@
-"""Files no import should take, refused in seconds with one line before they are read whole."""
+"""Files no import should take, refused in seconds with one line before they are read whole; and
+which CSV encodings are read, and which are refused rather than imported as nonsense."""
 
 from __future__ import annotations
 
+import codecs
 import io
 import tracemalloc
 import zipfile
@@ -15,12 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.cli import main
 from bot.offline import Member
 from db import sheets
-from db.schema import cooperatives
+from db.schema import cooperatives, value_chains
 from tests.conftest import ADMIN_ID, MemberFactory
 from tests.test_importers import coop, table_of
 from tests.test_imports_handler import count
 
 CHECKING_FA = "⏳ در حال بررسی فایل تعاونی‌ها…"
+ENCODINGS_FA = (
+    "فایل وارد نشد: متن فایل خوانده نمی‌شود: فایل CSV باید با یکی از رمزگذاری‌های UTF-8، UTF-16 "
+    "یا Windows-1256 (عربی) باشد؛ آن را با قالب «CSV UTF-8» یا xlsx ذخیره کنید"
+)
 TOO_MANY_ROWS_FA = (
     "فایل وارد نشد: فایل بیش از ۲۰۰٬۰۰۰ ردیف دارد و در یک بار ورود نمی‌گنجد؛ آن را به چند "
     "فایل تقسیم کنید"
@@ -240,6 +246,57 @@ async def test_a_csv_row_with_too_many_cells_is_refused(staff: Member) -> None:
         CHECKING_FA,
         "فایل وارد نشد: ردیف ۳ بیش از ۱۰۰ خانه دارد؛ آیا فایل درست را فرستاده‌اید؟",
     ]
+
+
+# --- encodings ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda text: text.encode("utf-16"),  # what Excel's "Unicode text" writes
+        lambda text: codecs.BOM_UTF16_BE + text.encode("utf-16-be"),
+    ],
+    ids=["utf-16-le", "utf-16-be"],
+)
+async def test_a_utf16_csv_with_its_byte_order_mark_is_imported(
+    staff: Member, engine: AsyncEngine, encode: object
+) -> None:
+    text = table_of(coop()).decode()
+    await staff.send_document("coops.csv", encode(text), caption="تعاونی‌ها")  # type: ignore[operator]
+    assert staff.texts == [
+        CHECKING_FA,
+        "ورود تعاونی‌ها انجام شد: ۱ ردیف؛ ۱ تازه، ۰ به‌روزشده، ۰ بدون تغییر.",
+    ]
+    assert await count(engine, cooperatives) == 1
+
+
+async def test_a_latin1_csv_is_refused_not_imported_as_nonsense(
+    staff: Member, engine: AsyncEngine
+) -> None:
+    data = "code,name_fa,name_en\nsilk,José Müller,Straße\n".encode("latin-1")
+    await staff.send_document("chains.csv", data, caption="زنجیره‌ها")
+    assert staff.texts == ["⏳ در حال بررسی فایل زنجیره‌های ارزش…", ENCODINGS_FA]
+    assert await count(engine, value_chains) == 6  # the migration's, untouched
+
+
+async def test_a_utf16_csv_without_its_byte_order_mark_is_refused(staff: Member) -> None:
+    data = table_of(coop()).decode().encode("utf-16-le")
+    await staff.send_document("coops.csv", data, caption="تعاونی‌ها")
+    assert staff.texts == [CHECKING_FA, ENCODINGS_FA]
+
+
+async def test_a_persian_windows_1256_csv_with_a_french_name_is_imported(
+    staff: Member, engine: AsyncEngine
+) -> None:
+    # As Persian Excel saves it: Arabic ي and ك (Windows-1256 has no Persian ی and ک).
+    text = "code,name_fa,name_en\nsaffron,زعفران كشت ايراني,Café Safran\n"
+    await staff.send_document("chains.csv", text.encode("cp1256"), caption="زنجیره‌ها")
+    assert staff.texts == [
+        "⏳ در حال بررسی فایل زنجیره‌های ارزش…",
+        "ورود زنجیره‌های ارزش انجام شد: ۱ ردیف؛ ۱ تازه، ۰ به‌روزشده، ۰ بدون تغییر.",
+    ]
+    assert await count(engine, value_chains) == 7
 
 
 # --- coopbot import ----------------------------------------------------------------------------

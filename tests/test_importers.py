@@ -230,7 +230,7 @@ async def test_ten_thousand_cooperatives_import_in_seconds_and_again_change_noth
 # --- file shapes: encodings, workbooks, Persian digits, dates ----------------------------------
 
 
-@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1256"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "cp1256"])
 async def test_a_csv_in_each_encoding_keeps_the_persian_text(
     engine: AsyncEngine, encoding: str
 ) -> None:
@@ -473,10 +473,11 @@ async def test_a_key_repeated_in_the_file_rejects_the_later_row_naming_the_first
         (b"%PDF-1.4", "list.pdf", "programs", "the file must be .csv or .xlsx, not .pdf"),
         (b"not a zip", "book.xlsx", "programs", "cannot open the file as an .xlsx workbook"),
         (
-            "a,b".encode("utf-16"),
+            "a,b".encode("utf-16-le"),  # without the byte-order mark that says it is UTF-16
             "u16.csv",
             "programs",
-            "cannot read the file as text; save it as CSV UTF-8 or .xlsx",
+            "cannot read the file as text: a CSV must be in UTF-8, UTF-16 or Windows-1256 "
+            "(Arabic); save it as “CSV UTF-8” or as .xlsx",
         ),
         (
             b"code,name_fa\n",
