@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import Table, any_, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql import Executable
 
 from db import audit, cache
 from db.applications import clean_code
@@ -60,6 +61,11 @@ WOMEN_TAG = "women"
 PROGRESS_EVERY = 500
 # Keys per "IN (...)" when loading stored rows: well under every SQLite build's variable limit.
 KEYS_PER_QUERY = 500
+# Keys per array when loading stored rows from PostgreSQL, and rows per executemany when writing:
+# SQLAlchemy turns a batch's rows into parameters (or results into rows) on the event loop, so
+# that a large file in one piece would hold the bot up for seconds; members are answered between.
+KEYS_PER_ARRAY = 10_000
+WRITE_BATCH = 2_000
 
 
 # --- what an import found ---------------------------------------------------------------------
@@ -414,7 +420,8 @@ async def _apply(
     write the new and changed ones. Unchanged rows are not touched: their updated_at stays."""
     stored = await _stored(connection, spec, [row[spec.key] for row in rows])
     now = dt.datetime.now(dt.UTC)
-    new, changed = _sort(spec, rows, stored, report, demo=demo, now=now)
+    # Comparing every row with what is stored is seconds of CPU for a large file, like checking.
+    new, changed = await asyncio.to_thread(_sort, spec, rows, stored, report, demo=demo, now=now)
     if report.dry_run:
         return
     await _write(connection, spec, new, changed)
@@ -456,27 +463,35 @@ async def _write(
 ) -> None:
     """Both lists in batches (executemany), never a statement per row."""
     table = spec.table
-    if new:
-        await connection.execute(insert(table), new)
-    if changed:
-        match = table.c[spec.key] == bindparam("match_key")
-        await connection.execute(
-            update(table).where(match),
-            [{**values, "match_key": values[spec.key]} for values in changed],
-        )
+    await _execute_in_batches(connection, insert(table), new)
+    match = table.c[spec.key] == bindparam("match_key")
+    keyed = [{**values, "match_key": values[spec.key]} for values in changed]
+    await _execute_in_batches(connection, update(table).where(match), keyed)
+
+
+async def _execute_in_batches(
+    connection: AsyncConnection, statement: Executable, rows: list[dict[str, Any]]
+) -> None:
+    for start in range(0, len(rows), WRITE_BATCH):
+        await connection.execute(statement, rows[start : start + WRITE_BATCH])
 
 
 async def _stored(
     connection: AsyncConnection, spec: Kind, keys: list[Any]
 ) -> dict[Any, Mapping[Any, Any]]:
-    """The stored rows with these keys, by key: one query (or a few) for the whole file."""
+    """The stored rows with these keys, by key: a few queries for the whole file."""
     table = spec.table
     key = table.c[spec.key]
     query = select(*(table.c[name] for name in _value_columns(spec)))
     if connection.dialect.name == "postgresql":
-        # One array parameter. A long IN list of parameters gets a generic plan that compares
+        # An array parameter. A long IN list of parameters gets a generic plan that compares
         # every row with every key, which takes seconds on a table just filled (no statistics yet).
-        batches = [query.where(key == any_(bindparam("keys", keys, type_=ARRAY(key.type))))]
+        batches = [
+            query.where(key == any_(bindparam("keys", part, type_=ARRAY(key.type))))
+            for part in (
+                keys[start : start + KEYS_PER_ARRAY] for start in range(0, len(keys), KEYS_PER_ARRAY)
+            )
+        ]
     else:  # SQLite has no arrays; its IN lists are indexed, in batches under its variable limit
         batches = [
             query.where(key.in_(keys[start : start + KEYS_PER_QUERY]))
@@ -520,8 +535,7 @@ async def _record_status_changes(
                 }
             )
             report.status_changes.append((code, old_status, status))
-    if history:
-        await connection.execute(insert(application_history), history)
+    await _execute_in_batches(connection, insert(application_history), history)
 
 
 # --- the report --------------------------------------------------------------------------------

@@ -15,10 +15,11 @@ from typing import Any
 import openpyxl
 import pytest
 from persiantools import characters
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.cli import main
+from db import importers
 from db.cooperatives import distance_km
 from db.importers import ImportFileError, format_report, import_file
 from db.reference import reference
@@ -225,6 +226,23 @@ async def test_ten_thousand_cooperatives_import_in_seconds_and_again_change_noth
             select(func.count()).where(cooperatives.c.tags == ";women;")
         )
         assert women.scalar() == 2_000
+
+
+async def test_rows_are_written_in_batches_so_that_members_are_answered_between_them(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importers, "WRITE_BATCH", 2)
+    batches: list[int] = []
+
+    def record(*args: Any) -> None:
+        statement, parameters, executemany = args[2], args[3], args[5]
+        if statement.startswith("INSERT INTO cooperatives"):
+            batches.append(len(parameters) if executemany else 1)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    data = table_of(*(coop(f"{10100000000 + n}") for n in range(5)))
+    report = await do_import(engine, "cooperatives", data)
+    assert (report.new, batches) == (5, [2, 2, 1])
 
 
 # --- file shapes: encodings, workbooks, Persian digits, dates ----------------------------------
