@@ -100,8 +100,15 @@ async def receive(update: Update, context: BotContext) -> None:
     if kind is None:
         await say(update, context, _how_to_caption(t))
         return
-    checking = t._("⏳ Checking the {kind} file…").format(kind=t._(KIND_NAMES[kind]))
-    await say(update, context, checking)
+    await _import(update, context, document, kind, dry_run)
+
+
+async def _import(
+    update: Update, context: BotContext, document: Document, kind: str, dry_run: bool
+) -> None:
+    """Say at once that the file is being checked (a large one takes a while), then report."""
+    t = context.t
+    await say(update, context, t._("⏳ Checking the {kind} file…").format(kind=t._(KIND_NAMES[kind])))
     file = await context.bot.get_file(document.file_id)
     data = bytes(await file.download_as_bytearray())
     try:
