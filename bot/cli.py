@@ -135,24 +135,26 @@ async def _upgrade(settings: Settings) -> None:
 
 
 async def _import(settings: Settings, kind: str, path: Path, dry_run: bool) -> int:
-    from bot.notify import queue_status_notices
     from db.engine import create_engine
-    from db.importers import ImportFileError, format_report, import_file
+    from db.importers import ImportFileError
+    from usecases.importing import format_outcome, import_spreadsheet
 
     await _upgrade(settings)
     engine = create_engine(settings.database_url)
     try:
-        report = await import_file(engine, kind, path, dry_run=dry_run, progress=_progress_bar)
-        notices = await queue_status_notices(engine, report.status_changes) if report.ok else 0
+        outcome = await import_spreadsheet(
+            engine, kind, path, dry_run=dry_run, progress=_progress_bar
+        )
     except ImportFileError as exc:
-        raise UserError(f"{path}: {exc}") from None
+        raise UserError(f"{path}: {exc.text(number=_number)}") from None
     finally:
         await engine.dispose()
-    print(format_report(report))
-    if notices:
-        plural = "s" if notices != 1 else ""
-        print(f"{notices:,} status-change notice{plural} queued for the members who asked for them")
-    return 0 if report.ok else 1
+    print(format_outcome(outcome, number=_number))
+    return 0 if outcome.report.ok else 1
+
+
+def _number(value: int) -> str:
+    return f"{value:,}"
 
 
 async def _broadcast(settings: Settings, text: str, chains: set[str], provinces: set[str]) -> int:

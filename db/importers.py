@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import Table, any_, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql import Executable
 
 from db import audit, cache
 from db.applications import clean_code
@@ -59,6 +61,11 @@ WOMEN_TAG = "women"
 PROGRESS_EVERY = 500
 # Keys per "IN (...)" when loading stored rows: well under every SQLite build's variable limit.
 KEYS_PER_QUERY = 500
+# Keys per array when loading stored rows from PostgreSQL, and rows per executemany when writing:
+# SQLAlchemy turns a batch's rows into parameters (or results into rows) on the event loop, so
+# that a large file in one piece would hold the bot up for seconds; members are answered between.
+KEYS_PER_ARRAY = 10_000
+WRITE_BATCH = 2_000
 
 
 # --- what an import found ---------------------------------------------------------------------
@@ -222,7 +229,8 @@ async def import_file(
 ) -> ImportReport:
     """Check every row of the file and, unless `dry_run` or a row is rejected, write them all.
 
-    Raises ImportFileError when the file as a whole is unusable (its type, encoding, columns).
+    Raises ImportFileError when the file as a whole is unusable (its type, encoding, columns), or
+    bigger than db.sheets.LIMITS.
     """
     spec = KIND_SPECS.get(kind)
     if spec is None:
@@ -230,19 +238,16 @@ async def import_file(
             N_("unknown kind {kind}; the kinds are: {kinds}"), kind=kind, kinds=", ".join(KINDS)
         )
     if isinstance(source, Path):
-        data, filename = await asyncio.to_thread(source.read_bytes), filename or source.name
+        filename = filename or source.name
     elif filename is None:
         raise ValueError("a file given as bytes needs its filename (.csv or .xlsx)")
-    else:
-        data = source
-    sheet = read_sheet(data, filename)
-    header = _check_header(sheet.header, spec)
-    if not sheet.rows:
-        raise ImportFileError(N_("the file has column names but no rows under them"))
-    report = ImportReport(kind=kind, dry_run=dry_run, rows=len(sheet.rows))
-    # Rows are checked before the write transaction opens: on SQLite a writer blocks the bot.
     known = await _load_known(engine)
-    rows = _check_rows(sheet, header, spec, known, report, progress)
+    # Reading a workbook and checking every row is CPU work, minutes of it for a large file
+    # (openpyxl, pydantic): in a thread, so that the bot goes on answering members meanwhile.
+    # It is done before the write transaction opens: on SQLite a writer blocks the bot.
+    report, rows = await asyncio.to_thread(
+        _check_file, kind, spec, source, filename, known, dry_run=dry_run, progress=progress
+    )
     if report.ok and dry_run:
         async with engine.connect() as connection:
             await _apply(connection, spec, rows, report, demo=demo)
@@ -254,6 +259,29 @@ async def import_file(
     if progress is not None:
         progress(report.rows, report.rows)
     return report
+
+
+def _check_file(
+    kind: str,
+    spec: Kind,
+    source: Path | bytes,
+    filename: str,
+    known: Known,
+    *,
+    dry_run: bool,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[ImportReport, list[dict[str, Any]]]:
+    """The file read and every row checked: what was found, and the accepted rows as table
+    values. Blocking work, for a thread; it touches no database. The rows are checked as they
+    are read, so only the accepted values are kept, never the whole file."""
+    report = ImportReport(kind=kind, dry_run=dry_run)
+    opened = source.open("rb") if isinstance(source, Path) else io.BytesIO(source)
+    with opened as binary, read_sheet(binary, filename) as sheet:
+        header = _check_header(sheet.header, spec)
+        rows = _check_rows(sheet, header, spec, known, report, progress)
+    if not report.rows:
+        raise ImportFileError(N_("the file has column names but no rows under them"))
+    return report, rows
 
 
 def _check_header(header: list[str], spec: Kind) -> list[str]:
@@ -306,8 +334,9 @@ def _check_rows(
     values: list[dict[str, Any]] = []
     first_line: dict[str, int] = {}
     for done, (line, cells) in enumerate(sheet.rows, start=1):
+        report.rows = done
         if progress is not None and done % PROGRESS_EVERY == 0:
-            progress(done, report.rows)
+            progress(done, max(done, sheet.expected_rows))
         shape = _shape_error(line, cells, len(header), sheet.is_csv)
         if shape is not None:
             report.errors.append(shape)
@@ -391,7 +420,8 @@ async def _apply(
     write the new and changed ones. Unchanged rows are not touched: their updated_at stays."""
     stored = await _stored(connection, spec, [row[spec.key] for row in rows])
     now = dt.datetime.now(dt.UTC)
-    new, changed = _sort(spec, rows, stored, report, demo=demo, now=now)
+    # Comparing every row with what is stored is seconds of CPU for a large file, like checking.
+    new, changed = await asyncio.to_thread(_sort, spec, rows, stored, report, demo=demo, now=now)
     if report.dry_run:
         return
     await _write(connection, spec, new, changed)
@@ -433,27 +463,35 @@ async def _write(
 ) -> None:
     """Both lists in batches (executemany), never a statement per row."""
     table = spec.table
-    if new:
-        await connection.execute(insert(table), new)
-    if changed:
-        match = table.c[spec.key] == bindparam("match_key")
-        await connection.execute(
-            update(table).where(match),
-            [{**values, "match_key": values[spec.key]} for values in changed],
-        )
+    await _execute_in_batches(connection, insert(table), new)
+    match = table.c[spec.key] == bindparam("match_key")
+    keyed = [{**values, "match_key": values[spec.key]} for values in changed]
+    await _execute_in_batches(connection, update(table).where(match), keyed)
+
+
+async def _execute_in_batches(
+    connection: AsyncConnection, statement: Executable, rows: list[dict[str, Any]]
+) -> None:
+    for start in range(0, len(rows), WRITE_BATCH):
+        await connection.execute(statement, rows[start : start + WRITE_BATCH])
 
 
 async def _stored(
     connection: AsyncConnection, spec: Kind, keys: list[Any]
 ) -> dict[Any, Mapping[Any, Any]]:
-    """The stored rows with these keys, by key: one query (or a few) for the whole file."""
+    """The stored rows with these keys, by key: a few queries for the whole file."""
     table = spec.table
     key = table.c[spec.key]
     query = select(*(table.c[name] for name in _value_columns(spec)))
     if connection.dialect.name == "postgresql":
-        # One array parameter. A long IN list of parameters gets a generic plan that compares
+        # An array parameter. A long IN list of parameters gets a generic plan that compares
         # every row with every key, which takes seconds on a table just filled (no statistics yet).
-        batches = [query.where(key == any_(bindparam("keys", keys, type_=ARRAY(key.type))))]
+        batches = [
+            query.where(key == any_(bindparam("keys", part, type_=ARRAY(key.type))))
+            for part in (
+                keys[start : start + KEYS_PER_ARRAY] for start in range(0, len(keys), KEYS_PER_ARRAY)
+            )
+        ]
     else:  # SQLite has no arrays; its IN lists are indexed, in batches under its variable limit
         batches = [
             query.where(key.in_(keys[start : start + KEYS_PER_QUERY]))
@@ -497,8 +535,7 @@ async def _record_status_changes(
                 }
             )
             report.status_changes.append((code, old_status, status))
-    if history:
-        await connection.execute(insert(application_history), history)
+    await _execute_in_batches(connection, insert(application_history), history)
 
 
 # --- the report --------------------------------------------------------------------------------

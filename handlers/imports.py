@@ -1,7 +1,10 @@
 """Staff import a spreadsheet by sending it to the bot: the same as `coopbot import`, from a phone.
 
-The caption names what the file holds (and may ask for a dry run); the answer is the import report
-in the staff member's language. A member who is not staff and sends a file gets the fallback's answer.
+The caption names what the file holds (and may ask for a dry run). Staff are told at once that the
+file is being checked, which can take a while for a large one (members are answered meanwhile), then
+get the import report in their language, with how many members were sent a status-change notice.
+The import itself is usecases/importing.py's. A member who is not staff and sends a file gets the
+fallback's answer.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from bot.context import BotContext
 from bot.i18n import N_, Translator, all_translations
 from bot.replies import say
 from bot.text import ZWNJ, normalize, search_key
-from db.importers import KINDS, ImportFileError, format_report, import_file
+from db.importers import KIND_NAMES, KINDS, ImportFileError
 from db.sheets import SUFFIXES
 from handlers import fallback
+from usecases.importing import format_outcome, import_spreadsheet
 
 # getFile serves files up to 20 MB on Telegram and on Bale.
 MAX_BYTES = 20 * 1024 * 1024
@@ -96,10 +100,19 @@ async def receive(update: Update, context: BotContext) -> None:
     if kind is None:
         await say(update, context, _how_to_caption(t))
         return
+    await _import(update, context, document, kind, dry_run)
+
+
+async def _import(
+    update: Update, context: BotContext, document: Document, kind: str, dry_run: bool
+) -> None:
+    """Say at once that the file is being checked (a large one takes a while), then report."""
+    t = context.t
+    await say(update, context, t._("⏳ Checking the {kind} file…").format(kind=t._(KIND_NAMES[kind])))
     file = await context.bot.get_file(document.file_id)
     data = bytes(await file.download_as_bytearray())
     try:
-        report = await import_file(
+        outcome = await import_spreadsheet(
             context.engine,
             kind,
             data,
@@ -112,7 +125,7 @@ async def receive(update: Update, context: BotContext) -> None:
         reason = exc.text(t._, t.number)
         await say(update, context, t._("The file was not imported: {reason}").format(reason=reason))
         return
-    await say(update, context, format_report(report, t._, t.number, limit=MESSAGE_LIMIT))
+    await say(update, context, format_outcome(outcome, t._, t.number, limit=MESSAGE_LIMIT))
 
 
 def build_handler() -> list[BaseHandler]:

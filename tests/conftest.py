@@ -149,6 +149,17 @@ def cache_clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
     return later
 
 
+@pytest.fixture
+def shell(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str) -> Path:
+    """The environment `coopbot` runs in: only the database URL set, a clean working folder."""
+    for name in list(os.environ):
+        if name.startswith("COOPBOT_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("COOPBOT_DATABASE_URL", database_url)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
 SetUp = Callable[[Member], Awaitable[None]]
 
 

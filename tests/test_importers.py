@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import os
 import random
 import time
 from collections.abc import Mapping
@@ -16,10 +15,11 @@ from typing import Any
 import openpyxl
 import pytest
 from persiantools import characters
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.cli import main
+from db import importers
 from db.cooperatives import distance_km
 from db.importers import ImportFileError, format_report, import_file
 from db.reference import reference
@@ -228,10 +228,27 @@ async def test_ten_thousand_cooperatives_import_in_seconds_and_again_change_noth
         assert women.scalar() == 2_000
 
 
+async def test_rows_are_written_in_batches_so_that_members_are_answered_between_them(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importers, "WRITE_BATCH", 2)
+    batches: list[int] = []
+
+    def record(*args: Any) -> None:
+        statement, parameters, executemany = args[2], args[3], args[5]
+        if statement.startswith("INSERT INTO cooperatives"):
+            batches.append(len(parameters) if executemany else 1)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    data = table_of(*(coop(f"{10100000000 + n}") for n in range(5)))
+    report = await do_import(engine, "cooperatives", data)
+    assert (report.new, batches) == (5, [2, 2, 1])
+
+
 # --- file shapes: encodings, workbooks, Persian digits, dates ----------------------------------
 
 
-@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1256"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "cp1256"])
 async def test_a_csv_in_each_encoding_keeps_the_persian_text(
     engine: AsyncEngine, encoding: str
 ) -> None:
@@ -474,10 +491,11 @@ async def test_a_key_repeated_in_the_file_rejects_the_later_row_naming_the_first
         (b"%PDF-1.4", "list.pdf", "programs", "the file must be .csv or .xlsx, not .pdf"),
         (b"not a zip", "book.xlsx", "programs", "cannot open the file as an .xlsx workbook"),
         (
-            "a,b".encode("utf-16"),
+            "a,b".encode("utf-16-le"),  # without the byte-order mark that says it is UTF-16
             "u16.csv",
             "programs",
-            "cannot read the file as text; save it as CSV UTF-8 or .xlsx",
+            "cannot read the file as text: a CSV must be in UTF-8, UTF-16 or Windows-1256 "
+            "(Arabic); save it as “CSV UTF-8” or as .xlsx",
         ),
         (
             b"code,name_fa\n",
@@ -634,17 +652,6 @@ async def test_demo_imports_are_labelled_demo(engine: AsyncEngine) -> None:
 
 
 # --- coopbot import ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def shell(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str) -> Path:
-    """The environment `coopbot` runs in: only the database URL set, a clean working folder."""
-    for name in list(os.environ):
-        if name.startswith("COOPBOT_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("COOPBOT_DATABASE_URL", database_url)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def test_coopbot_import_prints_the_report_and_exits_0(

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from importlib import resources
 
 import pytest
 from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.ext import Application
 
 from bot.i18n import translator
 from bot.offline import Member
+from bot.sender import Sender
+from db import importers
 from db.schema import audit_log, programs
 from handlers.imports import read_caption
 from tests.conftest import ADMIN_ID, MemberFactory
 from tests.test_fallback import HINT
 from tests.test_importers import coop, table_of
+from tests.test_notify import applications_csv, watch_it
 from tests.test_start import MENU_FA
 
 PROGRAMS_CSV = (resources.files("db.reference") / "programs.csv").read_bytes()
@@ -26,6 +32,8 @@ HOW_TO_CAPTION_FA = (
     "• زنجیره‌ها\n"
     "اگر می‌خواهید فایل فقط بررسی شود و چیزی ثبت نشود، «آزمایشی» را هم به توضیح اضافه کنید."
 )
+CHECKING_PROGRAMS_FA = "⏳ در حال بررسی فایل برنامه‌ها…"
+CHECKING_COOPERATIVES_FA = "⏳ در حال بررسی فایل تعاونی‌ها…"
 
 
 @pytest.fixture
@@ -42,7 +50,10 @@ async def test_staff_import_a_csv_and_get_the_report_in_persian(
     staff: Member, engine: AsyncEngine
 ) -> None:
     await staff.send_document("programs.csv", PROGRAMS_CSV, caption="برنامه‌ها")
-    assert staff.texts == ["ورود برنامه‌ها انجام شد: ۱۷ ردیف؛ ۱۷ تازه، ۰ به‌روزشده، ۰ بدون تغییر."]
+    assert staff.texts == [
+        CHECKING_PROGRAMS_FA,
+        "ورود برنامه‌ها انجام شد: ۱۷ ردیف؛ ۱۷ تازه، ۰ به‌روزشده، ۰ بدون تغییر.",
+    ]
     assert await count(engine, programs) == 17
     async with engine.connect() as connection:
         entry = (await connection.execute(select(audit_log))).one()
@@ -55,6 +66,7 @@ async def test_a_file_with_bad_rows_gets_a_report_naming_each_line(
     data = table_of(coop(), coop("10100000002", county_id="2"), coop("123", value_chain="silk"))
     await staff.send_document("coops.csv", data, caption="تعاونی‌ها")
     assert staff.texts == [
+        CHECKING_COOPERATIVES_FA,
         "چیزی ثبت نشد: ۲ ردیف از ۳ ردیف تعاونی‌ها پذیرفته نشد. آن‌ها را اصلاح کنید و کل فایل را "
         "دوباره وارد کنید.\n"
         "ردیف ۳، ستون county_id: شهرستان ۲ در استان IR-08 نیست\n"
@@ -69,6 +81,7 @@ async def test_a_dry_run_in_the_caption_checks_without_writing(
 ) -> None:
     await staff.send_document("coops.csv", table_of(coop()), caption="تعاونی آزمایشی")
     assert staff.texts == [
+        CHECKING_COOPERATIVES_FA,
         "بررسی آزمایشی تعاونی‌ها: همه ۱ ردیف درست است و چیزی ثبت نشد. با ورود واقعی، ۱ ردیف "
         "افزوده و ۰ ردیف به‌روز می‌شود و ۰ ردیف بدون تغییر می‌ماند."
     ]
@@ -80,7 +93,10 @@ async def test_staff_whose_app_is_in_english_get_the_report_in_english(
 ) -> None:
     staff = member_factory(ADMIN_ID, language_code="en")
     await staff.send_document("programs.csv", PROGRAMS_CSV, caption="programs")
-    assert staff.texts == ["Imported programs: 17 rows; 17 new, 0 updated, 0 unchanged."]
+    assert staff.texts == [
+        "⏳ Checking the programs file…",
+        "Imported programs: 17 rows; 17 new, 0 updated, 0 unchanged.",
+    ]
 
 
 @pytest.mark.parametrize("caption", [None, "سلام", "programs cooperatives"])
@@ -133,6 +149,7 @@ async def test_an_unusable_file_is_answered_with_the_reason(staff: Member) -> No
         "chains.csv", b"code,name_fa,colour\nsilk,x,red\n", caption="زنجیره‌ها"
     )
     assert staff.texts == [
+        "⏳ در حال بررسی فایل زنجیره‌های ارزش…",
         "فایل وارد نشد: ستون ناشناخته: colour؛ ستون‌های مجاز: code, name_fa, name_en, priority"
     ]
 
@@ -140,7 +157,8 @@ async def test_an_unusable_file_is_answered_with_the_reason(staff: Member) -> No
 async def test_a_long_report_is_cut_to_one_message_saying_how_many_more(staff: Member) -> None:
     rows = [coop(f"{10100000000 + n}", county_id="2") for n in range(300)]
     await staff.send_document("coops.csv", table_of(*rows), caption="تعاونی‌ها")
-    [text] = staff.texts
+    [checking, text] = staff.texts
+    assert checking == CHECKING_COOPERATIVES_FA
     assert len(text) <= 4096
     lines = text.splitlines()
     shown = len(lines) - 2  # the headline and the "… and N more" line
@@ -154,3 +172,70 @@ async def test_a_members_document_gets_the_fallback_hint(chat: Member, engine: A
     assert chat.texts == [HINT]
     assert chat.last.buttons == MENU_FA
     assert await count(engine, programs) == 0
+
+
+async def test_members_are_answered_while_a_file_is_checked(
+    staff: Member, chat: Member, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checking, release = threading.Event(), threading.Event()
+    released: list[bool] = []
+    read_sheet = importers.read_sheet
+
+    def held_read_sheet(*args: object) -> importers.Sheet:
+        checking.set()
+        released.append(release.wait(timeout=3))  # on the event loop, this would stall everyone
+        return read_sheet(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importers, "read_sheet", held_read_sheet)
+    sending = asyncio.create_task(
+        staff.send_document("programs.csv", PROGRAMS_CSV, caption="برنامه‌ها")
+    )
+    assert await asyncio.to_thread(checking.wait, 3)
+    assert [call.text for call in staff.calls] == [CHECKING_PROGRAMS_FA]
+    await chat.send("/menu")
+    assert (chat.last.method, chat.last.chat_id) == ("sendMessage", chat.chat_id)
+    assert chat.last.text == "از منوی زیر انتخاب کنید."
+    release.set()
+    await sending
+    assert released == [True]
+    assert staff.texts == [
+        CHECKING_PROGRAMS_FA,
+        "ورود برنامه‌ها انجام شد: ۱۷ ردیف؛ ۱۷ تازه، ۰ به‌روزشده، ۰ بدون تغییر.",
+    ]
+
+
+async def test_an_applications_file_queues_a_notice_for_each_watching_member(
+    app: Application, staff: Member, chat: Member, engine: AsyncEngine
+) -> None:
+    first = applications_csv("under_review", "1405/08/01")
+    await staff.send_document("applications.csv", first, caption="درخواست‌ها")
+    await watch_it(chat)
+    second = applications_csv("approved", "1405/08/20", "قرارداد را امضا کنید.")
+    await staff.send_document("applications.csv", second, caption="درخواست‌ها")
+    assert staff.texts == [
+        "⏳ در حال بررسی فایل درخواست‌ها…",
+        "ورود درخواست‌ها انجام شد: ۱ ردیف؛ ۰ تازه، ۱ به‌روزشده، ۰ بدون تغییر.\n"
+        "تغییر وضعیت‌های ثبت‌شده: ۱\n"
+        "اعلان تغییر وضعیت برای اعضایی که خواسته بودند در صف ارسال است: ۱",
+    ]
+    await Sender(app.bot, engine, "telegram", 100, "test").run_once()
+    notice = chat.calls[-1]
+    assert (notice.method, notice.chat_id) == ("sendMessage", chat.chat_id)
+    assert notice.text == (
+        "🔔 وضعیت درخواست AB123456 تغییر کرد: تأیید شده (۲۰ آبان ۱۴۰۵).\n"
+        "گام بعدی: قرارداد را امضا کنید."
+    )
+
+
+async def test_a_dry_run_queues_no_notice(staff: Member, chat: Member) -> None:
+    await staff.send_document(
+        "applications.csv", applications_csv("under_review", "1405/08/01"), caption="درخواست‌ها"
+    )
+    await watch_it(chat)
+    changed = applications_csv("approved", "1405/08/20")
+    await staff.send_document("applications.csv", changed, caption="درخواست‌ها آزمایشی")
+    assert staff.texts == [
+        "⏳ در حال بررسی فایل درخواست‌ها…",
+        "بررسی آزمایشی درخواست‌ها: همه ۱ ردیف درست است و چیزی ثبت نشد. با ورود واقعی، ۰ ردیف "
+        "افزوده و ۱ ردیف به‌روز می‌شود و ۰ ردیف بدون تغییر می‌ماند.",
+    ]

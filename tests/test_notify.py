@@ -9,10 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application
 
 from bot.cli import main
-from bot.notify import queue_status_notices
 from bot.offline import Member, OfflineBotApi
 from bot.sender import Sender
 from db.importers import import_file
+from usecases.importing import queue_status_notices
 
 HEADER = "tracking_code,kind,subject,applicant_phone,status,updated_on,note_fa,note_en\n"
 
@@ -100,4 +100,8 @@ def test_coopbot_import_queues_the_notices(
     asyncio.run(watch())
     capsys.readouterr()
     assert main(["import", "applications", str(second)]) == 0
-    assert "1 status-change notice queued" in capsys.readouterr().out
+    assert capsys.readouterr().out == (
+        "Imported applications: 1 rows; 0 new, 1 updated, 0 unchanged.\n"
+        "Status changes recorded: 1\n"
+        "Status-change notices queued for the members who asked for them: 1\n"
+    )
