@@ -285,7 +285,7 @@ def _safe_url(url: str) -> str:
 
 
 def _run(settings: Settings) -> int:
-    from telegram.error import InvalidToken, NetworkError
+    from telegram.error import BadRequest, InvalidToken, NetworkError
 
     from bot.app import build_application
     from bot.webhook import webhook_paths
@@ -309,6 +309,9 @@ def _run(settings: Settings) -> int:
                 return 0
             except InvalidToken:
                 raise UserError("the Bot API refused COOPBOT_TOKEN; check the token") from None
+            except BadRequest as exc:
+                # Reached, and refused (a webhook URL it will not call): trying again cannot help.
+                raise UserError(f"the Bot API refused to start the bot: {exc.message}") from None
             except NetworkError as exc:
                 # The Bot API unreachable when we start (once running, PTB retries by itself
                 # and on_error logs each failure).

@@ -256,13 +256,15 @@ async def serve(
     server = tornado.httpserver.HTTPServer(web_application)
     try:
         async with application:
-            if application.post_init is not None:
-                await application.post_init(application)
+            # The webhook first: if the platform refuses it, nothing else has started (the
+            # outbox sender in post_init) that would have to be stopped half-way.
             await application.bot.set_webhook(
                 url=public_url,
                 secret_token=secret,
                 allowed_updates=ALLOWED_UPDATES,
             )
+            if application.post_init is not None:
+                await application.post_init(application)
             await application.start()
             server.listen(settings.port, address=settings.listen)
             log.info("coopbot webhook listening on %s:%s", settings.listen, settings.port)

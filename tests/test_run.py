@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.server
+import json
 import os
 import signal
 import subprocess
@@ -104,3 +106,44 @@ def test_ctrl_c_while_the_bot_api_is_unreachable_stops_without_a_traceback(
         process.wait(10)
     assert "Traceback" not in "\n".join(lines)
     assert lines[-1].endswith(" stopped before the Bot API answered")
+
+
+class RefusesWebhooks(http.server.BaseHTTPRequestHandler):
+    """A Bot API that answers getMe and refuses setWebhook, as for a URL it will not call."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path.endswith("/getMe"):
+            bot = {"id": 1, "is_bot": True, "first_name": "Bot", "username": "b"}
+            status, body = 200, {"ok": True, "result": bot}
+        else:
+            refusal = "Bad Request: bad webhook: HTTPS url must be provided"
+            status, body = 400, {"ok": False, "error_code": 400, "description": refusal}
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_webhook_the_platform_refuses_stops_the_bot_with_one_line(tmp_path: Path) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RefusesWebhooks)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = unreachable("webhook", tmp_path)
+    env["COOPBOT_BOT_API_URL"] = f"http://127.0.0.1:{server.server_address[1]}/bot"
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "run"],
+            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        server.shutdown()
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1] == (
+        "coopbot: the Bot API refused to start the bot: Bad webhook: https url must be provided"
+    )
+    assert "Traceback" not in done.stderr

@@ -14,10 +14,11 @@ import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.error import BadRequest
 
-from bot.app import build_application
+from bot.app import SENDER_KEY, build_application
 from bot.cli import main
-from bot.offline import OFFLINE_TOKEN, OfflineBotApi
+from bot.offline import OFFLINE_TOKEN, ApiCall, BotApiError, OfflineBotApi
 from bot.settings import Settings
 from bot.webhook import serve
 
@@ -294,3 +295,28 @@ async def test_an_update_from_a_bot_is_taken_but_not_handled(
         await asyncio.sleep(0.2)  # nothing may come of it
         assert not [c for c in api.calls if c.chat_id is not None]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_refused_webhook_starts_nothing_else(
+    settings: Settings, engine: AsyncEngine
+) -> None:
+    """Before, the outbox sender started first and was then cut off half-way through a batch."""
+    configured = settings.model_copy(
+        update={
+            "webhook_url": "https://bot.example.org/coopbot",
+            "webhook_secret": SecretStr(SECRET),
+            "listen": "127.0.0.1",
+            "port": free_port(),
+        }
+    )
+
+    def refuse_webhook(call: ApiCall) -> None:
+        if call.method == "setWebhook":
+            raise BotApiError(400, "Bad Request: bad webhook: HTTPS url must be provided")
+
+    api = OfflineBotApi(interceptor=refuse_webhook)
+    application = build_application(configured, engine, token=OFFLINE_TOKEN, request=api)
+    with pytest.raises(BadRequest):
+        await serve(application, configured, asyncio.Event())
+    assert SENDER_KEY not in application.bot_data
+    assert [c.method for c in api.calls] == ["getMe", "setWebhook"]
