@@ -208,6 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.database_url and make_url(args.database_url).get_backend_name() != "postgresql":
         parser.error("--database-url names a PostgreSQL database; SQLite needs none")
+    if args.one_sender < 1 or args.two_senders < 1:
+        parser.error("--one-sender and --two-senders: at least 1 each")
     print(
         "broadcast benchmark: one announcement to every member through the outbox, "
         "bot.sender.Sender and python-telegram-bot against a fake Bot API\n"
