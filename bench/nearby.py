@@ -30,7 +30,7 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.cooperatives import distance_km, nearest
 from db.demo import generate_cooperatives, offset
@@ -66,13 +66,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--database-url", help="default: a new SQLite file in a temporary folder")
     parser.add_argument("--seed", type=int, default=1404)
     args = parser.parse_args(argv)
-    with _database(args.database_url) as url:
+    with own_database(args.database_url) as url:
         return asyncio.run(_run(url, args.rows, args.queries, args.baseline_queries, args.seed))
 
 
 @contextmanager
-def _database(url: str | None) -> Iterator[str]:
-    """A database of the run's own: a temporary SQLite file, or a PostgreSQL database it creates."""
+def own_database(url: str | None) -> Iterator[str]:
+    """A database of the run's own: a temporary SQLite file, or a PostgreSQL database it creates
+    (and drops after). broadcast.py uses it too."""
     if url is None:
         with tempfile.TemporaryDirectory(prefix="coopbot-bench-") as folder:
             yield f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
@@ -129,18 +130,18 @@ async def _fill(engine: AsyncEngine, rows: int) -> str:
         for start in range(0, len(generated), BATCH):
             await connection.execute(insert(cooperatives), generated[start : start + BATCH])
         await connection.exec_driver_sql("ANALYZE")
-        if engine.dialect.name == "sqlite":
-            version = (
-                f"SQLite {(await connection.exec_driver_sql('SELECT sqlite_version()')).scalar()}"
-            )
-        else:
-            version = (
-                f"PostgreSQL {(await connection.exec_driver_sql('SHOW server_version')).scalar()}"
-            )
+        version = await server_version(connection)
     print(
         f"filled in {time.perf_counter() - started:.1f} s; timing ...", file=sys.stderr, flush=True
     )
     return version
+
+
+async def server_version(connection: AsyncConnection) -> str:
+    """What the figures were measured on: "SQLite 3.40.1", "PostgreSQL 15.2" (broadcast.py too)."""
+    if connection.dialect.name == "sqlite":
+        return f"SQLite {(await connection.exec_driver_sql('SELECT sqlite_version()')).scalar()}"
+    return f"PostgreSQL {(await connection.exec_driver_sql('SHOW server_version')).scalar()}"
 
 
 def cooperative_row(generated: dict[str, str], now: dt.datetime) -> dict[str, object]:
