@@ -22,7 +22,7 @@ from bot.groups import is_private_request, private_only
 from bot.i18n import LOCALES, N_, translator
 from bot.journeys import journey_of_button, leave_journeys, starts_afresh
 from bot.persistence import DatabasePersistence
-from bot.refusals import PlatformRateLimiter
+from bot.refusals import PlatformRateLimiter, is_too_late_to_answer
 from bot.sender import Sender
 from bot.settings import Settings
 from bot.updates import ChatOrderedProcessor
@@ -159,6 +159,10 @@ async def on_error(update: object, context: BotContext) -> None:
     ):
         # The Bot API away for a moment (polling retries by itself): an event, not a bug.
         log.warning("Bot API unreachable, retrying: %s", context.error)
+        return
+    if isinstance(context.error, TelegramError) and is_too_late_to_answer(context.error):
+        # No fault of ours, and nothing to apologise for: that press has had its answer.
+        log.warning("update %s: a button press too late to answer: %s", update_id, context.error)
         return
     log.error("update %s failed: %r", update_id, context.error, exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:

@@ -137,3 +137,30 @@ async def test_an_edit_while_a_step_waits_for_text_is_not_taken_as_the_answer(
     assert "failed" not in caplog.text
     await chat.send("کرمان")
     assert (chat.last.text or "").startswith("کدام شهرستان استان کرمان؟")
+
+
+async def test_a_button_press_delivered_twice_is_handled_once_and_logged_as_no_error(
+    chat: Member, api: OfflineBotApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    await chat.send("/language")
+    chat._queries.add("42")
+    press = {
+        "id": "42",
+        "from": chat.user,
+        "chat_instance": "1001",
+        "data": "lang:set:en",
+        "message": api.messages_in(chat.chat_id)[-1],
+    }
+    await chat._process({"callback_query": press})
+    assert [c.method for c in chat.replies] == [
+        "answerCallbackQuery",
+        "editMessageText",
+        "sendMessage",
+    ]
+    # The platform delivers it again (a webhook answered too slowly): the Bot API refuses a
+    # second answer, and that is all there is to it.
+    with caplog.at_level(logging.WARNING, logger="bot.app"):
+        await chat._process({"callback_query": press})
+    assert [(c.method, c.result["ok"]) for c in chat.replies] == [("answerCallbackQuery", False)]
+    assert [r.levelname for r in caplog.records] == ["WARNING"]
+    assert "too late to answer" in caplog.records[0].getMessage()
