@@ -11,9 +11,10 @@ from telegram.ext import Application, CommandHandler
 
 from bot.app import build_application, publish_commands
 from bot.context import BotContext
-from bot.offline import OFFLINE_TOKEN, Member, OfflineBotApi
+from bot.offline import OFFLINE_TOKEN, ApiCall, Member, OfflineBotApi
 from bot.settings import Settings
 from db import users
+from tests.conftest import database_away, finish_setup
 
 COMMANDS_FA = [
     {"command": "menu", "description": "منوی اصلی"},
@@ -164,3 +165,50 @@ async def test_a_button_press_delivered_twice_is_handled_once_and_logged_as_no_e
     assert [(c.method, c.result["ok"]) for c in chat.replies] == [("answerCallbackQuery", False)]
     assert [r.levelname for r in caplog.records] == ["WARNING"]
     assert "too late to answer" in caplog.records[0].getMessage()
+
+
+APOLOGY = "متأسفیم، مشکلی از طرف ما پیش آمد. لطفاً دوباره امتحان کنید یا /menu را بفرستید."
+
+
+async def test_while_the_database_is_away_a_member_gets_the_apology_and_nothing_else(
+    chat: Member, engine: AsyncEngine
+) -> None:
+    await finish_setup(chat)
+    with database_away(engine):
+        await chat.send("/menu")
+    # Not the apology and then the menu, as if nothing were wrong; nor two apologies.
+    assert [(c.method, c.text) for c in chat.replies] == [("sendMessage", APOLOGY)]
+
+
+async def test_a_button_pressed_while_the_database_is_away_is_answered_once_then_apologised_for(
+    chat: Member, engine: AsyncEngine
+) -> None:
+    await finish_setup(chat)
+    with database_away(engine):
+        await chat.press_data("prog:home:")
+    assert [(c.method, c.text) for c in chat.replies] == [
+        ("answerCallbackQuery", None),
+        ("sendMessage", APOLOGY),
+    ]
+
+
+async def test_a_press_answered_before_the_database_went_away_still_gets_the_apology(
+    chat: Member, api: OfflineBotApi, engine: AsyncEngine
+) -> None:
+    await finish_setup(chat)
+    with database_away(engine, away=False) as outage:
+
+        def away_once_answered(call: ApiCall) -> None:
+            outage.away = outage.away or call.method == "answerCallbackQuery"
+
+        api.interceptor = away_once_answered
+        await chat.press_data("prog:home:")
+    assert [(c.method, c.text, took(c)) for c in chat.replies] == [
+        ("answerCallbackQuery", None, True),
+        ("answerCallbackQuery", None, False),  # the apology's answer: the press had its own
+        ("sendMessage", APOLOGY, True),
+    ]
+
+
+def took(call: ApiCall) -> bool:
+    return not (isinstance(call.result, dict) and call.result.get("ok") is False)
