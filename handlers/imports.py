@@ -13,6 +13,7 @@ from telegram.ext import BaseHandler, MessageHandler, filters
 
 from bot.context import BotContext
 from bot.i18n import N_, Translator, all_translations
+from bot.notify import queue_status_notices
 from bot.replies import say
 from bot.text import ZWNJ, normalize, search_key
 from db.importers import KINDS, ImportFileError, format_report, import_file
@@ -112,6 +113,8 @@ async def receive(update: Update, context: BotContext) -> None:
         reason = exc.text(t._, t.number)
         await say(update, context, t._("The file was not imported: {reason}").format(reason=reason))
         return
+    if report.ok:  # as `coopbot import` does: members who asked are told of a new status
+        await queue_status_notices(context.engine, report.status_changes)
     await say(update, context, format_report(report, t._, t.number, limit=MESSAGE_LIMIT))
 
 

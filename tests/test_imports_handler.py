@@ -7,14 +7,18 @@ from importlib import resources
 import pytest
 from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.ext import Application
 
 from bot.i18n import translator
 from bot.offline import Member
+from bot.sender import Sender
+from db.importers import import_file
 from db.schema import audit_log, programs
 from handlers.imports import read_caption
 from tests.conftest import ADMIN_ID, MemberFactory
 from tests.test_fallback import HINT
 from tests.test_importers import coop, table_of
+from tests.test_notify import applications_csv, watch_it
 from tests.test_start import MENU_FA
 
 PROGRAMS_CSV = (resources.files("db.reference") / "programs.csv").read_bytes()
@@ -154,3 +158,20 @@ async def test_a_members_document_gets_the_fallback_hint(chat: Member, engine: A
     assert chat.texts == [HINT]
     assert chat.last.buttons == MENU_FA
     assert await count(engine, programs) == 0
+
+
+async def test_a_status_change_imported_through_the_bot_reaches_the_watching_member(
+    app: Application, staff: Member, chat: Member, engine: AsyncEngine
+) -> None:
+    await import_file(
+        engine, "applications", applications_csv("under_review", "1405/08/01"), filename="a.csv"
+    )
+    await watch_it(chat)
+    changed = applications_csv("approved", "1405/08/20", "قرارداد را امضا کنید.")
+    await staff.send_document("applications.csv", changed, caption="درخواست‌ها")
+    await Sender(app.bot, engine, "telegram", 100, "test").run_once()
+    assert chat.calls[-1].method == "sendMessage"
+    assert chat.calls[-1].text == (
+        "🔔 وضعیت درخواست AB123456 تغییر کرد: تأیید شده (۲۰ آبان ۱۴۰۵).\n"
+        "گام بعدی: قرارداد را امضا کنید."
+    )
