@@ -12,6 +12,7 @@ from telegram import BotCommand, Update
 from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
     Application,
+    ApplicationHandlerStop,
     ContextTypes,
     TypeHandler,
 )
@@ -22,7 +23,7 @@ from bot.groups import is_private_request, private_only
 from bot.i18n import LOCALES, N_, translator
 from bot.journeys import journey_of_button, leave_journeys, starts_afresh
 from bot.persistence import DatabasePersistence
-from bot.refusals import PlatformRateLimiter
+from bot.refusals import PlatformRateLimiter, is_too_late_to_answer
 from bot.sender import Sender
 from bot.settings import Settings
 from bot.updates import ChatOrderedProcessor
@@ -150,7 +151,11 @@ async def publish_commands(application: Application) -> None:
 
 
 async def on_error(update: object, context: BotContext) -> None:
-    """Log what broke with the update id; apologise to the member in their language, no traceback."""
+    """Log what broke with the update id; apologise to the member in their language, no traceback.
+
+    Nothing more is done for an update that failed: python-telegram-bot would go on to the next
+    group of handlers, and a journey would run after its member failed to load (the apology,
+    then the menu as if nothing were wrong, or a second apology)."""
     update_id = update.update_id if isinstance(update, Update) else None
     if (
         update is None
@@ -160,11 +165,20 @@ async def on_error(update: object, context: BotContext) -> None:
         # The Bot API away for a moment (polling retries by itself): an event, not a bug.
         log.warning("Bot API unreachable, retrying: %s", context.error)
         return
+    if isinstance(context.error, TelegramError) and is_too_late_to_answer(context.error):
+        # No fault of ours, and nothing to apologise for: that press has had its answer.
+        log.warning("update %s: a button press too late to answer: %s", update_id, context.error)
+        raise ApplicationHandlerStop
     log.error("update %s failed: %r", update_id, context.error, exc_info=context.error)
-    if not isinstance(update, Update) or update.effective_chat is None:
+    if not isinstance(update, Update):
         return
-    if not is_private_request(update):
-        return  # nothing is ever said in a group or channel but the invitation (bot/groups.py)
+    # Nothing is ever said in a group or channel but the invitation (bot/groups.py).
+    if is_private_request(update) and update.effective_chat is not None:
+        await _apologise(update, context, update.effective_chat.id)
+    raise ApplicationHandlerStop
+
+
+async def _apologise(update: Update, context: BotContext, chat_id: int) -> None:
     settings: Settings = context.services.settings
     user = update.effective_user
     member = None
@@ -177,9 +191,12 @@ async def on_error(update: object, context: BotContext) -> None:
     try:
         if update.callback_query is not None:
             await update.callback_query.answer()
+    except TelegramError:
+        pass  # the journey answered the press before it failed: the apology still goes
+    try:
         await context.bot.send_message(
-            update.effective_chat.id,
+            chat_id,
             t._("Sorry, something went wrong on our side. Please try again, or send /menu."),
         )
     except TelegramError as exc:
-        log.warning("could not apologise for update %s: %s", update_id, exc)
+        log.warning("could not apologise for update %s: %s", update.update_id, exc)

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.exc import SQLAlchemyError
 from telegram import Chat, Message, Update
+from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import BotContext, locale_for
@@ -45,12 +45,15 @@ async def private_only(update: Update, context: BotContext) -> None:
     private request, answering a group's command or button press with the invitation."""
     if is_private_request(update):
         return
-    query = update.callback_query
-    if query is not None:
-        await query.answer(await _invitation(update, context))
-    elif _is_command_for_us(update.message, context.bot.username):
-        assert update.effective_chat is not None
-        await context.bot.send_message(update.effective_chat.id, await _invitation(update, context))
+    query, chat = update.callback_query, update.effective_chat
+    try:
+        if query is not None:
+            await query.answer(await _invitation(update, context))
+        elif chat is not None and _is_command_for_us(update.message, context.bot.username):
+            await context.bot.send_message(chat.id, await _invitation(update, context))
+    except TelegramError as exc:
+        # A group whose admins took away the bot's right to write: nothing to be done there.
+        log.info("no invitation in chat %s: %s", chat.id if chat else None, exc)
     raise ApplicationHandlerStop
 
 
@@ -72,8 +75,10 @@ async def _invitation(update: Update, context: BotContext) -> str:
     if user is not None:
         try:
             member = await users.get(context.engine, context.services.platform, user.id)
-        except SQLAlchemyError as exc:  # the database away: invite in the app's language
-            log.warning("could not read the member's language: %s", exc)
+        except Exception as exc:  # the database away: invite in the app's language
+            # (asyncpg's refusals come as they are, not as SQLAlchemy's errors: OSError,
+            # CannotConnectNowError while the server starts, TooManyConnectionsError)
+            log.warning("could not read the member's language: %r", exc)
     t = translator(locale_for(member, context.settings, user.language_code if user else None))
     link = context.features.chat_link.format(username=context.bot.username)
     return t._("I answer in a private chat only: open {link} and send /start there.").format(

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 _RATE_LIMITED = ("bot limit exceed", "local_rate_limited", "too many requests")
 _UNKNOWN_CHAT = ("chat not found", "no such group or user", "user not found", "peer_id_invalid")
+_TOO_LATE = ("query is too old", "query id is invalid", "query_id_invalid")
 
 # Bale gives no retry_after: wait 2 s, then twice as long each time it refuses again (python-bale-
 # bot waits 2, 4, 6 s), up to a minute; one call the platform takes starts again from 2 s.
@@ -49,6 +50,12 @@ def is_blocked(error: TelegramError) -> bool:
 def is_unknown_chat(error: TelegramError) -> bool:
     """No such chat on this platform: no use sending again."""
     return _said(error, _UNKNOWN_CHAT)
+
+
+def is_too_late_to_answer(error: TelegramError) -> bool:
+    """A button press the platform will not take an answer to: answered already (the same update
+    delivered twice) or waited on too long (the member's app stopped waiting)."""
+    return _said(error, _TOO_LATE)
 
 
 class Backoff:

@@ -8,10 +8,13 @@ import itertools
 import os
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application
 
@@ -170,3 +173,32 @@ async def finish_setup(member: Member, locale: str = "fa") -> None:
     skip = "رد شدن ⏭" if locale == "fa" else "Skip ⏭"
     await member.press(skip)
     await member.press(skip)
+
+
+class DatabaseAway:
+    """The database refusing connections while `away` (a server restarting, say): every
+    connection the engine takes from now on fails with `error`, as it would come from the driver
+    (asyncpg's refusal is an OSError; aiosqlite's and psycopg's an OperationalError)."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+        self.away = True
+
+    def checkout(self, *args: object) -> None:
+        if self.away:
+            raise self.error
+
+
+@contextmanager
+def database_away(
+    engine: AsyncEngine, error: Exception | None = None, away: bool = True
+) -> Iterator[DatabaseAway]:
+    """The database away for the block (or from when `.away` is set in it)."""
+    refused = ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
+    outage = DatabaseAway(error or OperationalError("connect", None, refused))
+    outage.away = away
+    event.listen(engine.sync_engine, "checkout", outage.checkout)
+    try:
+        yield outage
+    finally:
+        event.remove(engine.sync_engine, "checkout", outage.checkout)

@@ -11,9 +11,10 @@ from telegram.ext import Application, CommandHandler
 
 from bot.app import build_application, publish_commands
 from bot.context import BotContext
-from bot.offline import OFFLINE_TOKEN, Member, OfflineBotApi
+from bot.offline import OFFLINE_TOKEN, ApiCall, Member, OfflineBotApi
 from bot.settings import Settings
 from db import users
+from tests.conftest import database_away, finish_setup
 
 COMMANDS_FA = [
     {"command": "menu", "description": "منوی اصلی"},
@@ -137,3 +138,77 @@ async def test_an_edit_while_a_step_waits_for_text_is_not_taken_as_the_answer(
     assert "failed" not in caplog.text
     await chat.send("کرمان")
     assert (chat.last.text or "").startswith("کدام شهرستان استان کرمان؟")
+
+
+async def test_a_button_press_delivered_twice_is_handled_once_and_logged_as_no_error(
+    chat: Member, api: OfflineBotApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    await chat.send("/language")
+    chat._queries.add("42")
+    press = {
+        "id": "42",
+        "from": chat.user,
+        "chat_instance": "1001",
+        "data": "lang:set:en",
+        "message": api.messages_in(chat.chat_id)[-1],
+    }
+    await chat._process({"callback_query": press})
+    assert [c.method for c in chat.replies] == [
+        "answerCallbackQuery",
+        "editMessageText",
+        "sendMessage",
+    ]
+    # The platform delivers it again (a webhook answered too slowly): the Bot API refuses a
+    # second answer, and that is all there is to it.
+    with caplog.at_level(logging.WARNING, logger="bot.app"):
+        await chat._process({"callback_query": press})
+    assert [(c.method, c.result["ok"]) for c in chat.replies] == [("answerCallbackQuery", False)]
+    assert [r.levelname for r in caplog.records] == ["WARNING"]
+    assert "too late to answer" in caplog.records[0].getMessage()
+
+
+APOLOGY = "متأسفیم، مشکلی از طرف ما پیش آمد. لطفاً دوباره امتحان کنید یا /menu را بفرستید."
+
+
+async def test_while_the_database_is_away_a_member_gets_the_apology_and_nothing_else(
+    chat: Member, engine: AsyncEngine
+) -> None:
+    await finish_setup(chat)
+    with database_away(engine):
+        await chat.send("/menu")
+    # Not the apology and then the menu, as if nothing were wrong; nor two apologies.
+    assert [(c.method, c.text) for c in chat.replies] == [("sendMessage", APOLOGY)]
+
+
+async def test_a_button_pressed_while_the_database_is_away_is_answered_once_then_apologised_for(
+    chat: Member, engine: AsyncEngine
+) -> None:
+    await finish_setup(chat)
+    with database_away(engine):
+        await chat.press_data("prog:home:")
+    assert [(c.method, c.text) for c in chat.replies] == [
+        ("answerCallbackQuery", None),
+        ("sendMessage", APOLOGY),
+    ]
+
+
+async def test_a_press_answered_before_the_database_went_away_still_gets_the_apology(
+    chat: Member, api: OfflineBotApi, engine: AsyncEngine
+) -> None:
+    await finish_setup(chat)
+    with database_away(engine, away=False) as outage:
+
+        def away_once_answered(call: ApiCall) -> None:
+            outage.away = outage.away or call.method == "answerCallbackQuery"
+
+        api.interceptor = away_once_answered
+        await chat.press_data("prog:home:")
+    assert [(c.method, c.text, took(c)) for c in chat.replies] == [
+        ("answerCallbackQuery", None, True),
+        ("answerCallbackQuery", None, False),  # the apology's answer: the press had its own
+        ("sendMessage", APOLOGY, True),
+    ]
+
+
+def took(call: ApiCall) -> bool:
+    return not (isinstance(call.result, dict) and call.result.get("ok") is False)

@@ -4,19 +4,21 @@ nothing of theirs, starts no journey and sends nothing there but one invitation 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application
 
-from bot.offline import Member, OfflineBotApi
+from bot.offline import ApiCall, BotApiError, Member, OfflineBotApi
 from bot.sender import Sender
 from db import outbox, users
 from db.engine import create_engine, upgrade
 from db.schema import deliveries
-from tests.conftest import MemberFactory, finish_setup
+from tests.conftest import MemberFactory, database_away, finish_setup
 from tests.test_fallback import HINT
 
 SUPERGROUP: dict[str, Any] = {
@@ -133,3 +135,37 @@ async def test_the_migration_puts_back_private_chats_that_groups_overwrote(
     await engine.dispose()
     assert sorted(chats) == [(1, 1), (2, 2)]
     assert sorted(sent_to) == [("pending", 1), ("sending", 1), ("sent", -100777)]
+
+
+async def test_a_command_in_a_group_while_the_database_refuses_connections_gets_the_invitation(
+    chat: Member, engine: AsyncEngine
+) -> None:
+    await finish_setup(chat)
+    # asyncpg's refusal, as it comes: an OSError, which SQLAlchemy does not wrap.
+    with database_away(engine, ConnectionRefusedError(111, "Connect call failed")):
+        replies = await chat.send_in(SUPERGROUP, "/help")
+    assert [(c.method, c.chat_id, c.text) for c in replies] == [
+        ("sendMessage", SUPERGROUP["id"], INVITATION_FA)
+    ]
+
+
+async def test_a_command_in_a_group_where_the_bot_may_not_write_is_no_error_and_changes_nothing(
+    chat: Member, api: OfflineBotApi, engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    await finish_setup(chat)
+
+    def no_right_to_write(call: ApiCall) -> None:
+        if call.chat_id == SUPERGROUP["id"]:
+            raise BotApiError(
+                400, "Bad Request: not enough rights to send text messages to the chat"
+            )
+
+    api.interceptor = no_right_to_write
+    with caplog.at_level(logging.WARNING):
+        replies = await chat.send_in(SUPERGROUP, "/help")
+    assert [(c.method, c.chat_id, c.text) for c in replies] == [
+        ("sendMessage", SUPERGROUP["id"], INVITATION_FA)  # refused: and that is all
+    ]
+    assert caplog.records == []
+    stored = await users.get(engine, "telegram", chat.user_id)
+    assert stored is not None and stored.chat_id == chat.user_id  # announcements still go there
