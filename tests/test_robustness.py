@@ -1338,7 +1338,7 @@ def test_random_conversations_never_fail_and_never_go_silent(
     class Here(Conversations):
         template, directory = migrated_template, tmp_path
 
-    run_state_machine_as_test(Here, settings=examples(60))
+    run_state_machine_as_test(Here, settings=examples(80))
 
 
 def test_crowds_groups_outages_and_the_outbox_on_sqlite(
@@ -1349,7 +1349,7 @@ def test_crowds_groups_outages_and_the_outbox_on_sqlite(
     class Here(Crowds):
         template, directory = migrated_template, tmp_path
 
-    run_state_machine_as_test(Here, settings=examples(40))
+    run_state_machine_as_test(Here, settings=examples(60))
 
 
 def test_crowds_groups_outages_and_the_outbox_on_postgresql(
@@ -1360,4 +1360,4 @@ def test_crowds_groups_outages_and_the_outbox_on_postgresql(
     class Here(Crowds):
         backend = pg_template
 
-    run_state_machine_as_test(Here, settings=examples(15))
+    run_state_machine_as_test(Here, settings=examples(20))
