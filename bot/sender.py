@@ -40,6 +40,9 @@ IDLE_POLL_S = 1.0
 # While a batch runs its leases are renewed this often, well inside the lease, so that a batch
 # slowed by the Bot API (0.8 s a call, a rate limit's pause) keeps what it claimed.
 RENEW_EVERY_S = outbox.LEASE.total_seconds() / 3
+# A wait for its turn longer than this (a rate limit's pause; the per-chat second is the longest
+# wait otherwise) and the delivery's lease is checked again before it goes.
+HOLD_AGAIN_AFTER_S = 2 * PER_CHAT_INTERVAL_S
 # The event loop's timers fire late: asyncio rounds a sleep up to the next millisecond and the
 # kernel adds its own slack, one to two milliseconds in all on a quiet machine. Counted from the
 # moment it woke, every slot came that much late and 30 a second came out as 28.5 to 29. So the
@@ -79,13 +82,14 @@ class Sender:
 
     # --- pacing -------------------------------------------------------------------------------
 
-    async def _wait_turn(self, chat_id: int) -> None:
+    async def _wait_turn(self, chat_id: int) -> float:
+        """Wait until a message to this chat may go, and take that turn; how long it waited."""
         ready = max(
             self._next_slot - PACE_SLACK_S,
             self._paused_until,
             self._last_to_chat.get(chat_id, 0.0) + PER_CHAT_INTERVAL_S,
         )
-        now = time.monotonic()
+        now = began = time.monotonic()
         while now < ready:
             asked = ready - now - min(self._lateness, default=0.0)
             if asked <= 0:  # too close to wake early: sleep the rest
@@ -100,6 +104,7 @@ class Sender:
             # Only the last second matters; keep the map from growing with the audience.
             cutoff = now - PER_CHAT_INTERVAL_S
             self._last_to_chat = {c: t for c, t in self._last_to_chat.items() if t > cutoff}
+        return now - began
 
     # --- one batch ----------------------------------------------------------------------------
 
@@ -126,15 +131,26 @@ class Sender:
                     if self._stopping:
                         await outbox.release(self.engine, self.worker, ids[done:])
                         return done
-                    await self._wait_turn(delivery.chat_id)
-                    if not await held.hold(delivery.id):
-                        log.info("delivery %s was taken over by another sender", delivery.id)
+                    # Held before its turn is taken, so that the message goes the moment its
+                    # turn comes (the pace is kept to the millisecond); held again when a
+                    # rate limit's pause made the turn long in coming.
+                    if not await self._hold(held, delivery):
+                        continue
+                    if await self._wait_turn(delivery.chat_id) > HOLD_AGAIN_AFTER_S and not (
+                        await self._hold(held, delivery)
+                    ):
                         continue
                     if await self._send(delivery):
                         await self._mark_sent(held, delivery.id)
         finally:
             renewing.cancel()
         return len(batch)
+
+    async def _hold(self, held: outbox.Held, delivery: outbox.Delivery) -> bool:
+        if await held.hold(delivery.id):
+            return True
+        log.info("delivery %s was taken over by another sender", delivery.id)
+        return False
 
     async def _keep_leases(self, ids: list[int]) -> None:
         while True:

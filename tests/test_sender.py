@@ -373,6 +373,7 @@ async def test_two_senders_with_a_slow_bot_api_send_each_delivery_once(
     application = build_application(settings, engine, token=OFFLINE_TOKEN, request=api)
     chats = range(100, 130)
     await queue(engine, *chats)
+
     async def serve(sender: Sender) -> None:  # as run_forever, until the outbox is empty
         for _ in range(100):
             if await sender.run_once() == 0:
@@ -395,22 +396,42 @@ async def test_a_sender_that_lost_its_lease_sends_nothing_more_of_its_batch(
     sender = make_sender(app, engine)
     taken_over: list[int] = []
 
-    async def wait_turn(chat_id: int) -> None:
-        if chat_id == 12:  # meanwhile the lease ran out and another sender claimed the rest
+    async def wait_turn(chat_id: int) -> float:
+        if chat_id == 11:  # meanwhile the lease ran out and another sender claimed the rest
             async with engine.begin() as connection:
                 await connection.execute(
                     update(deliveries)
-                    .where(deliveries.c.status == "sending")
+                    .where(deliveries.c.status == "sending", deliveries.c.chat_id != 11)
                     .values(claimed_until=PAST)
                 )
             claimed = await outbox.claim(engine, "telegram", "other", 10)
             taken_over.extend(d.chat_id for d in claimed)
+        return 0.0
 
     sender._wait_turn = wait_turn  # type: ignore[method-assign]
     await sender.run_once()
     assert taken_over == [12, 13]
     assert [c.chat_id for c in api.calls if c.method == "sendMessage"] == [11]
     assert await statuses(engine) == {11: ("sent", 1), 12: ("sending", 2), 13: ("sending", 2)}
+
+
+async def test_a_delivery_taken_over_while_a_rate_limit_held_it_back_is_not_sent(
+    app: Application, api: OfflineBotApi, engine: AsyncEngine
+) -> None:
+    await queue(engine, 11)
+    sender = make_sender(app, engine)
+
+    async def long_pause(chat_id: int) -> float:
+        async with engine.begin() as connection:  # the database was away: no renewal got through
+            await connection.execute(
+                update(deliveries).values(claimed_by="other", claimed_until=PAST)
+            )
+        return sender_module.HOLD_AGAIN_AFTER_S + 1
+
+    sender._wait_turn = long_pause  # type: ignore[method-assign]
+    await sender.run_once()
+    assert [c for c in api.calls if c.method == "sendMessage"] == []
+    assert await statuses(engine) == {11: ("sending", 1)}  # the other sender's now
 
 
 async def test_a_delivery_taken_over_during_its_send_is_not_marked_by_the_late_sender(
