@@ -28,6 +28,7 @@ from bot.sender import Sender
 from bot.settings import Settings
 from bot.updates import ChatOrderedProcessor
 from db import users
+from db.engine import is_unreachable
 from db.reference import reference
 from handlers import broadcast, build_handlers
 
@@ -164,6 +165,11 @@ async def on_error(update: object, context: BotContext) -> None:
     ):
         # The Bot API away for a moment (polling retries by itself): an event, not a bug.
         log.warning("Bot API unreachable, retrying: %s", context.error)
+        return
+    if update is None and context.error is not None and is_unreachable(context.error):
+        # The database away for a while, met by background work (persistence keeps the states
+        # it could not write and tries again; the sender and the progress job go on): an event.
+        log.warning("database unreachable, retrying: %r", context.error)
         return
     if isinstance(context.error, TelegramError) and is_too_late_to_answer(context.error):
         # No fault of ours, and nothing to apologise for: that press has had its answer.

@@ -61,6 +61,9 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         # hundreds of members in conversations would hold SQLite's one writer for a long while.
         self._pending: dict[tuple[str, str], object | None] = {}
         self._writing = asyncio.Lock()
+        # When a write failed (the database away), the rest of that round waits for the next
+        # one instead of failing again, one error a round rather than one a state.
+        self._failed_at = -UPDATE_INTERVAL_S
 
     async def get_conversations(self, name: str) -> ConversationDict:
         query = select(conversations.c.key, conversations.c.state).where(
@@ -77,6 +80,8 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         # Let the other states of PTB's round be handed over first, into the same transaction.
         await asyncio.sleep(0)
         async with self._writing:
+            if asyncio.get_running_loop().time() - self._failed_at < UPDATE_INTERVAL_S / 2:
+                return  # this round's write failed: the state waits for the next round
             await self._write_pending()
 
     async def _write_pending(self) -> None:
@@ -103,6 +108,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             # Nothing was written: keep them for the next round, unless a newer state came.
             for item, state in batch.items():
                 self._pending.setdefault(item, state)
+            self._failed_at = asyncio.get_running_loop().time()
             raise
 
     async def flush(self) -> None:

@@ -7,11 +7,31 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from asyncpg import exceptions as pg
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+
+# asyncpg's own errors for a server that refuses or drops connections; they reach callers
+# unwrapped when raised while SQLAlchemy's pool connects.
+_PG_AWAY = (
+    pg.PostgresConnectionError,
+    pg.CannotConnectNowError,
+    pg.TooManyConnectionsError,
+    pg.InterfaceError,
+)
+
+
+def is_unreachable(error: BaseException) -> bool:
+    """Whether `error` says the database is away (refused or dropped connections, a timeout),
+    something that passes by itself, rather than a fault in what was asked of it."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    unreachable = (OperationalError, InterfaceError, DisconnectionError, OSError, TimeoutError)
+    return isinstance(error, unreachable + _PG_AWAY)
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.ext import Application, CommandHandler
@@ -212,3 +213,16 @@ async def test_a_press_answered_before_the_database_went_away_still_gets_the_apo
 
 def took(call: ApiCall) -> bool:
     return not (isinstance(call.result, dict) and call.result.get("ok") is False)
+
+
+async def test_background_work_meeting_the_database_away_is_a_warning_not_an_error(
+    app: Application, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Persistence's rounds and the progress job fail every few seconds while the database is
+    away; the operator gets one warning line each, not an error with a traceback."""
+    refused = ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
+    for error in (OperationalError("connect", None, refused), refused):
+        with caplog.at_level(logging.WARNING):
+            await app.process_error(None, error)
+    assert [r.levelname for r in caplog.records] == ["WARNING", "WARNING"]
+    assert all("database unreachable, retrying" in r.getMessage() for r in caplog.records)

@@ -14,7 +14,7 @@ from bot.offline import OFFLINE_TOKEN, Member, OfflineBotApi
 from bot.persistence import DatabasePersistence
 from bot.settings import Settings
 from db.schema import conversations
-from tests.conftest import BACKENDS
+from tests.conftest import BACKENDS, database_away
 
 both = pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 
@@ -91,3 +91,18 @@ async def test_states_that_could_not_be_written_are_written_at_the_next_chance(
     assert await persistence.get_conversations("start") == {}
     await persistence.flush()  # PTB's last call when the application stops
     assert await persistence.get_conversations("start") == {(1, 1): 1}
+
+
+async def test_while_the_database_is_away_a_round_fails_once_not_once_a_state(
+    engine: AsyncEngine,
+) -> None:
+    """One error in the log for a round of 20 states, not 20, every two seconds of an outage."""
+    persistence = DatabasePersistence(engine, "telegram")
+    with database_away(engine):
+        results = await asyncio.gather(
+            *(persistence.update_conversation("start", (i, i), 1) for i in range(20)),
+            return_exceptions=True,
+        )
+    assert sum(isinstance(result, Exception) for result in results) == 1
+    await persistence.flush()  # the database is back: all of them are written
+    assert await persistence.get_conversations("start") == {(i, i): 1 for i in range(20)}
