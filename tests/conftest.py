@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import os
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -202,3 +203,15 @@ def database_away(
         yield outage
     finally:
         event.remove(engine.sync_engine, "checkout", outage.checkout)
+
+
+class ErrorLog(logging.Handler):
+    """Everything logged at ERROR while it is attached (to the root logger): an error handler
+    that itself failed, say, which no assertion on the Bot API calls would see."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)

@@ -82,7 +82,7 @@ from db.schema import (
 from db.schema import users as users_table
 from db.text import search_key
 from handlers import broadcast
-from tests.conftest import ADMIN_ID, _pg_admin, _pg_database
+from tests.conftest import ADMIN_ID, ErrorLog, _pg_admin, _pg_database
 
 MEMBERS = ((1001, "Maryam", "fa"), (1002, "Reza", "en"), (ADMIN_ID, "Zahra", None))
 PHONE = "09121234567"
@@ -492,17 +492,6 @@ def pressing(member: Member, shown: list[Button], press: Press) -> Coroutine[Any
     return member.send(button["text"])
 
 
-class _ErrorLog(logging.Handler):
-    """Anything logged at ERROR while the members talk: an error handler that itself failed, say."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 # --- the members ----------------------------------------------------------------------------------
 
 
@@ -546,7 +535,7 @@ class Conversations(RuleBasedStateMachine):
         )
         self.errors: list[tuple[object, BaseException]] = []
         self.application.add_error_handler(self._record_error)
-        self.logged = _ErrorLog()
+        self.logged = ErrorLog()
         logging.getLogger().addHandler(self.logged)
         self.run(seed(self.engine))
         self.run(self.application.initialize())

@@ -46,12 +46,9 @@ def start_update(update_id: int = 1) -> dict:
     }
 
 
-@asynccontextmanager
-async def running(
-    settings: Settings, engine: AsyncEngine, platform: str
-) -> AsyncIterator[tuple[str, OfflineBotApi]]:
-    port = free_port()
-    configured = settings.model_copy(
+def webhook_settings(settings: Settings, platform: str, port: int) -> Settings:
+    """Webhook mode on 127.0.0.1:port, with the test's secret."""
+    return settings.model_copy(
         update={
             "platform": platform,
             "webhook_url": "https://bot.example.org/coopbot",
@@ -60,6 +57,14 @@ async def running(
             "port": port,
         }
     )
+
+
+@asynccontextmanager
+async def running(
+    settings: Settings, engine: AsyncEngine, platform: str
+) -> AsyncIterator[tuple[str, OfflineBotApi]]:
+    port = free_port()
+    configured = webhook_settings(settings, platform, port)
     api = OfflineBotApi()
     application = build_application(configured, engine, token=OFFLINE_TOKEN, request=api)
     stop = asyncio.Event()

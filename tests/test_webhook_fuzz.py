@@ -21,7 +21,6 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from pydantic import SecretStr
 from telegram.ext import Application
 
 from bot.app import build_application
@@ -29,7 +28,8 @@ from bot.offline import BOT_USER, OFFLINE_TOKEN, OfflineBotApi
 from bot.settings import Settings
 from bot.webhook import SECRET_HEADER, serve
 from db.engine import create_engine
-from tests.test_webhook import SECRET, free_port, start_update
+from tests.conftest import ErrorLog
+from tests.test_webhook import SECRET, free_port, start_update, webhook_settings
 
 # --- what is posted -------------------------------------------------------------------------------
 
@@ -169,15 +169,6 @@ posts = st.builds(
 # --- the server -----------------------------------------------------------------------------------
 
 
-class _ErrorLog(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @dataclass
 class Server:
     platform: str
@@ -217,15 +208,7 @@ class Server:
 def webhook_server(settings: Settings, platform: str) -> Iterator[Server]:
     """The real webhook server (bot/webhook.py) on its own event loop, over the offline Bot API."""
     port = free_port()
-    configured = settings.model_copy(
-        update={
-            "platform": platform,
-            "webhook_url": "https://bot.example.org/coopbot",
-            "webhook_secret": SecretStr(SECRET),
-            "listen": "127.0.0.1",
-            "port": port,
-        }
-    )
+    configured = webhook_settings(settings, platform, port)
     loop = asyncio.new_event_loop()
     engine = create_engine(configured.database_url)
     api = OfflineBotApi()
@@ -259,7 +242,7 @@ def webhook_server(settings: Settings, platform: str) -> Iterator[Server]:
 def test_whatever_is_posted_the_webhook_never_fails_and_stays_up(
     settings: Settings, platform: str
 ) -> None:
-    errors = _ErrorLog()
+    errors = ErrorLog()
     logging.getLogger().addHandler(errors)
     try:
         with webhook_server(settings, platform) as server:
