@@ -180,13 +180,9 @@ class UpdateHandler(tornado.web.RequestHandler):
         except NotAnUpdate as exc:
             log.warning("webhook request that is not an update: %s", exc)
             raise tornado.web.HTTPError(400) from None
-        user = update.effective_user
-        if user is not None and user.is_bot:
-            # Telegram delivers an anonymous group admin's messages "from" GroupAnonymousBot.
-            # Coopbot serves people (its handlers expect a member), and a refusal would only
-            # have the platform send it again: taken, not handled.
-            log.debug("webhook update %s is from a bot: not handled", update.update_id)
-            return
+        # Taken whatever it is (a refusal would only have the platform send it again): what is
+        # not a person's private request, such as an anonymous group admin's message "from"
+        # GroupAnonymousBot, goes no further than bot/groups.py, in this mode as in polling.
         await self.bot_application.update_queue.put(update)
         self.set_status(200)
 
