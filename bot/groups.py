@@ -24,6 +24,7 @@ from telegram.ext import ApplicationHandlerStop
 from bot.context import BotContext, locale_for
 from bot.i18n import translator
 from db import users
+from db.engine import is_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +76,10 @@ async def _invitation(update: Update, context: BotContext) -> str:
     if user is not None:
         try:
             member = await users.get(context.engine, context.services.platform, user.id)
-        except Exception as exc:  # the database away: invite in the app's language
-            # (asyncpg's refusals come as they are, not as SQLAlchemy's errors: OSError,
-            # CannotConnectNowError while the server starts, TooManyConnectionsError)
-            log.warning("could not read the member's language: %r", exc)
+        except Exception as exc:
+            if not is_unreachable(exc):
+                raise
+            log.warning("could not read the member's language: %r", exc)  # the app's, then
     t = translator(locale_for(member, context.settings, user.language_code if user else None))
     link = context.features.chat_link.format(username=context.bot.username)
     return t._("I answer in a private chat only: open {link} and send /start there.").format(
