@@ -306,14 +306,7 @@ async def test_a_refused_webhook_starts_nothing_else(
     settings: Settings, engine: AsyncEngine
 ) -> None:
     """Before, the outbox sender started first and was then cut off half-way through a batch."""
-    configured = settings.model_copy(
-        update={
-            "webhook_url": "https://bot.example.org/coopbot",
-            "webhook_secret": SecretStr(SECRET),
-            "listen": "127.0.0.1",
-            "port": free_port(),
-        }
-    )
+    configured = webhook_settings(settings, "telegram", free_port())
 
     def refuse_webhook(call: ApiCall) -> None:
         if call.method == "setWebhook":
